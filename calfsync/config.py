@@ -1,0 +1,313 @@
+"""Configuration: TOML, validated on load, unknown keys refused by name.
+
+Lookup order: ``--config``, ``$CALFSYNC_CONFIG``, ``/etc/calfsync/config.toml``, then
+``$XDG_CONFIG_HOME/calfsync/config.toml``. With no file at all calfsync still runs on embedded
+defaults: the database in ``$STATE_DIRECTORY`` (systemd) or the XDG state dir, the inbox
+``~/calfsync/inbox`` and console pushes.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+# Rule parameters and their defaults (shared/RULES.md). ``[rules.ID]`` may set any of these.
+RULE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "S1": {"enabled": True, "threshold": 0.10, "min_increase_km": 1.0, "lookback_days": 30,
+           "moderate": 0.30, "large": 1.00},
+    "W1": {"enabled": True, "threshold": 0.20, "min_increase_km": 5.0, "rearm_below": 0.10},
+    "RET1": {"enabled": True, "gap_days": 14, "long_gap_days": 28},
+    "H1": {"enabled": True, "ratio": 1.3, "min_increase_m": 200.0, "min_climb_per_km": 10.0,
+           "low_base_m": 50.0, "low_base_trigger_m": 300.0, "min_known_fraction": 0.75,
+           "rearm_below": 1.0},
+    "H2": {"enabled": True, "ratio": 1.3, "min_climb_m": 150.0, "lookback_days": 30},
+    "G1": {"enabled": True, "max_prior_km": 20.0},
+    "G2": {"enabled": True, "min_drop_decrease_mm": 4.0, "lookback_days": 60},
+    "I1": {"enabled": True, "quiet_days": 21, "ratio": 1.3, "lookback_days": 30,
+           "hr_fraction": 0.90, "min_hard_minutes": 10.0, "min_history_days": 21},
+    "P1": {"enabled": True, "days": 7},
+    "SW1": {"enabled": True, "retire_km": 800.0},
+    "A1": {"enabled": False, "threshold": 1.8, "rearm_below": 1.5},
+    "WU": {"enabled": False, "warmup_minutes": 5.0, "hard_pace_fraction": 0.95},
+}
+RULE_COMMON = {"enabled": bool, "cooldown_days": int}
+
+CHANNEL_KEYS: dict[str, set[str]] = {
+    "ntfy": {"url", "topic", "token", "token_file", "username", "password", "password_file",
+             "click_url"},
+    "gotify": {"url", "token", "token_file"},
+    "pushover": {"url", "token", "token_file", "user", "user_file", "device"},
+    "telegram": {"url", "token", "token_file", "chat_id"},
+    "webhook": {"url", "secret", "secret_file", "headers"},
+    "console": set(),
+    "apprise": {"urls", "urls_file"},
+}
+CHANNEL_COMMON = {"type", "name", "enabled", "timeout_s"}
+
+# section -> key -> (type or tuple of types, default)
+SPEC: dict[str, dict[str, tuple[Any, Any]]] = {
+    "database": {"path": (str, None)},
+    "fit": {"inbox": (list, None), "workers": (int, 0)},
+    "strava": {
+        "enabled": (bool, True),
+        "client_id": ((str, int), None),
+        "client_secret": (str, None),
+        "client_secret_file": (str, None),
+        "api_url": (str, "https://www.strava.com/api/v3"),
+        "oauth_url": (str, "https://www.strava.com/oauth"),
+        "redirect_uri": (str, "http://localhost/exchange_token"),
+        "poll_minutes": (int, 30),
+        "timeout_s": ((int, float), 30),
+    },
+    "athlete": {"timezone": (str, None), "max_heart_rate": (int, None)},
+    "notify": {
+        "quiet_hours": (str, "off"),
+        "reply_topic": (str, None),
+        "daily_cap": (int, 1),
+        "push_window_hours": ((int, float), 72),
+        "channels": (list, None),
+    },
+    "daemon": {
+        "scan_seconds": (int, 60),
+        "flush_seconds": (int, 60),
+        "nightly_at": (str, "03:30"),
+    },
+    "rules": {},
+}
+
+
+@dataclass
+class Config:
+    """Validated configuration with every default filled in."""
+
+    data: dict[str, Any]
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.data[name]
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.data["database"]["path"]).expanduser()
+
+    @property
+    def inboxes(self) -> list[Path]:
+        return [Path(p).expanduser() for p in self.data["fit"]["inbox"]]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.data["athlete"]["timezone"])
+
+    def rule(self, rule_id: str) -> dict[str, Any]:
+        return self.data["rules"][rule_id]
+
+    @property
+    def channels(self) -> list[dict[str, Any]]:
+        return self.data["notify"]["channels"]
+
+
+def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "calfsync"
+
+
+def find_config(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file to read, or None when there is none (embedded defaults)."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit).expanduser()
+    if env.get("CALFSYNC_CONFIG"):
+        return Path(env["CALFSYNC_CONFIG"]).expanduser()
+    candidates = [Path("/etc/calfsync/config.toml")]
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidates.append(Path(xdg) / "calfsync" / "config.toml")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def load_config(
+    explicit: str | None = None,
+    env: Mapping[str, str] | None = None,
+    db_override: str | None = None,
+) -> Config:
+    """Find, read and validate the configuration. Raises :class:`ConfigError` (exit 2)."""
+    path = find_config(explicit, env)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    cfg = validate(raw, path, env)
+    if db_override:
+        cfg.data["database"]["path"] = db_override
+    return cfg
+
+
+def validate(
+    raw: Mapping[str, Any], path: Path | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Check types and names, fill defaults. Error messages name the file and the key."""
+    where = str(path) if path else "configuration"
+    data: dict[str, Any] = {}
+    for section in raw:
+        if section not in SPEC:
+            raise ConfigError(f"{where}: unknown section [{section}] (known: {', '.join(SPEC)})")
+    for section, keys in SPEC.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        if section == "rules":
+            data["rules"] = _validate_rules(given, where)
+            continue
+        out: dict[str, Any] = {}
+        for key, value in given.items():
+            if key not in keys:
+                raise ConfigError(
+                    f"{where}: unknown key '{key}' in [{section}] (known: {', '.join(keys)})"
+                )
+            typ = keys[key][0]
+            if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+                raise ConfigError(f"{where}: [{section}] {key} has the wrong type ({value!r})")
+            out[key] = value
+        for key, (_typ, default) in keys.items():
+            out.setdefault(key, copy.deepcopy(default))
+        data[section] = out
+    _fill_and_check(data, where, env)
+    return Config(data=data, path=path)
+
+
+def _validate_rules(given: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]]:
+    out = {rid: dict(defaults, cooldown_days=7) for rid, defaults in RULE_DEFAULTS.items()}
+    for rid, params in given.items():
+        if rid not in RULE_DEFAULTS:
+            raise ConfigError(
+                f"{where}: unknown rule [rules.{rid}] (known: {', '.join(RULE_DEFAULTS)})"
+            )
+        if not isinstance(params, dict):
+            raise ConfigError(f"{where}: [rules.{rid}] must be a table")
+        for key, value in params.items():
+            if key not in out[rid]:
+                known = ", ".join(out[rid])
+                raise ConfigError(
+                    f"{where}: unknown key '{key}' in [rules.{rid}] (known: {known})"
+                )
+            expected = RULE_COMMON.get(key) or type(out[rid][key])
+            ok = isinstance(value, bool) if expected is bool else (
+                isinstance(value, int | float) and not isinstance(value, bool)
+            )
+            if not ok:
+                raise ConfigError(f"{where}: [rules.{rid}] {key} has the wrong type ({value!r})")
+            if expected is not bool and value < 0:
+                raise ConfigError(f"{where}: [rules.{rid}] {key} must not be negative")
+            out[rid][key] = value
+    return out
+
+
+def _fill_and_check(data: dict[str, Any], where: str, env: Mapping[str, str] | None) -> None:
+    if data["database"]["path"] is None:
+        data["database"]["path"] = str(default_state_dir(env) / "calfsync.db")
+    if data["fit"]["inbox"] is None:
+        data["fit"]["inbox"] = [str(Path.home() / "calfsync" / "inbox")]
+    if not all(isinstance(p, str) for p in data["fit"]["inbox"]):
+        raise ConfigError(f"{where}: [fit] inbox must be a list of folder paths")
+    tz = data["athlete"]["timezone"]
+    if tz is None:
+        data["athlete"]["timezone"] = _system_timezone()
+    else:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(
+                f"{where}: [athlete] timezone '{tz}' is not a known IANA zone "
+                "(for example 'Europe/Paris')"
+            ) from exc
+    hr = data["athlete"]["max_heart_rate"]
+    if hr is not None and not 100 <= hr <= 240:
+        raise ConfigError(f"{where}: [athlete] max_heart_rate must be between 100 and 240 bpm")
+    _check_quiet_hours(data["notify"]["quiet_hours"], where)
+    if data["strava"]["poll_minutes"] < 1:
+        raise ConfigError(f"{where}: [strava] poll_minutes must be at least 1")
+    for key in ("scan_seconds", "flush_seconds"):
+        if data["daemon"][key] < 1:
+            raise ConfigError(f"{where}: [daemon] {key} must be at least 1")
+    _check_hhmm(data["daemon"]["nightly_at"], f"{where}: [daemon] nightly_at")
+    channels = data["notify"]["channels"]
+    if channels is None:
+        data["notify"]["channels"] = [{"type": "console", "name": "console"}]
+    else:
+        data["notify"]["channels"] = [_check_channel(c, i, where) for i, c in enumerate(channels)]
+
+
+def _check_channel(chan: Any, index: int, where: str) -> dict[str, Any]:
+    label = f"{where}: [[notify.channels]] #{index + 1}"
+    if not isinstance(chan, dict) or "type" not in chan:
+        raise ConfigError(f"{label} needs a type ({' | '.join(CHANNEL_KEYS)})")
+    kind = chan["type"]
+    if kind not in CHANNEL_KEYS:
+        raise ConfigError(f"{label}: unknown type '{kind}' ({' | '.join(CHANNEL_KEYS)})")
+    allowed = CHANNEL_KEYS[kind] | CHANNEL_COMMON
+    for key in chan:
+        if key not in allowed:
+            raise ConfigError(
+                f"{label}: unknown key '{key}' for type {kind} (known: {', '.join(sorted(allowed))})"
+            )
+    out = dict(chan)
+    out.setdefault("name", kind if index == 0 else f"{kind}-{index + 1}")
+    return out
+
+
+def _check_hhmm(text: str, label: str) -> tuple[int, int]:
+    try:
+        hh, mm = text.split(":")
+        h, m = int(hh), int(mm)
+        if not (0 <= h < 24 and 0 <= m < 60):
+            raise ValueError
+    except ValueError as exc:
+        raise ConfigError(f"{label}: '{text}' is not a time like 22:00") from exc
+    return h, m
+
+
+def _check_quiet_hours(value: str, where: str) -> None:
+    if value == "off":
+        return
+    parts = value.split("-")
+    if len(parts) != 2:
+        raise ConfigError(f"{where}: [notify] quiet_hours must be 'HH:MM-HH:MM' or 'off'")
+    for part in parts:
+        _check_hhmm(part.strip(), f"{where}: [notify] quiet_hours")
+
+
+def _system_timezone() -> str:
+    tz = os.environ.get("TZ")
+    if tz:
+        try:
+            ZoneInfo(tz)
+            return tz
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        link = os.readlink("/etc/localtime")
+        marker = "zoneinfo/"
+        if marker in link:
+            name = link.split(marker, 1)[1]
+            ZoneInfo(name)
+            return name
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    return "UTC"

@@ -1,0 +1,290 @@
+"""The SQLite load history: connection, schema, forward migrations and views.
+
+The schema is a public interface (runners query the file directly): columns are only ever added,
+never renamed. Every migration is registered in :data:`MIGRATIONS` in order; each runs in its own
+transaction together with the record that it ran. ``PRAGMA user_version`` mirrors the count.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import CalfsyncError
+
+BUSY_TIMEOUT_MS = 15_000
+MIGRATIONS = Migrations("calfsync")
+
+
+@MIGRATIONS(name="0001_initial")
+def _m0001(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE activities (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            local_date TEXT NOT NULL,
+            utc_offset_s INTEGER NOT NULL,
+            sport TEXT NOT NULL,
+            sub_sport TEXT,
+            distance_m REAL NOT NULL DEFAULT 0,
+            moving_time_s REAL,
+            elapsed_time_s REAL,
+            ascent_m REAL,
+            descent_m REAL,
+            avg_heart_rate_bpm REAL,
+            max_heart_rate_bpm REAL,
+            interval_time_s REAL,
+            hr_histogram TEXT,
+            laps TEXT,
+            workout_type INTEGER,
+            gear_id TEXT,
+            name TEXT,
+            device TEXT,
+            altitude_source TEXT,
+            indoor INTEGER NOT NULL DEFAULT 0,
+            salvaged INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            strava_id INTEGER UNIQUE,
+            external_id TEXT,
+            fit_raw TEXT,
+            strava_raw TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_activities_start ON activities(start_time)")
+    db.execute("CREATE INDEX idx_activities_local_date ON activities(local_date)")
+    db.execute(
+        """
+        CREATE TABLE fit_files (
+            sha256 TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            size_bytes INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('imported', 'skipped', 'failed')),
+            reason TEXT,
+            activity_id TEXT,
+            activity_ids TEXT,
+            salvaged INTEGER NOT NULL DEFAULT 0,
+            imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Which paths were already looked at, so a scan parses only new or changed files.
+    db.execute(
+        """
+        CREATE TABLE seen_paths (
+            path TEXT PRIMARY KEY,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE gear (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            brand TEXT,
+            model TEXT,
+            distance_m REAL,
+            drop_mm REAL,
+            minimalist INTEGER NOT NULL DEFAULT 0,
+            retired INTEGER NOT NULL DEFAULT 0,
+            retire_at_m REAL,
+            from_date TEXT,
+            source TEXT NOT NULL DEFAULT 'manual',
+            raw TEXT,
+            fetched_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            episode_key TEXT NOT NULL UNIQUE,
+            local_date TEXT NOT NULL,
+            activity_id TEXT,
+            severity TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            "values" TEXT NOT NULL,
+            pushed TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE soreness (
+            id INTEGER PRIMARY KEY,
+            local_date TEXT NOT NULL,
+            level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 10),
+            note TEXT,
+            source TEXT NOT NULL DEFAULT 'cli',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Small key/value store for cursors, last-cycle times and source state.
+    db.execute(
+        """
+        CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+
+
+# Views are recreated on every start, so changing one needs no migration.
+VIEWS: dict[str, str] = {
+    "runs": """
+        SELECT id, start_time, local_date, sub_sport, distance_m, moving_time_s,
+               elapsed_time_s, ascent_m, indoor, gear_id, name
+        FROM activities WHERE sport = 'running' AND deleted = 0
+    """,
+    "daily_load": """
+        SELECT local_date,
+               COUNT(*) AS runs,
+               SUM(distance_m) AS distance_m,
+               SUM(ascent_m) AS ascent_m,
+               SUM(moving_time_s) AS moving_time_s
+        FROM activities WHERE sport = 'running' AND deleted = 0
+        GROUP BY local_date
+    """,
+    "weekly_load": """
+        SELECT date(local_date, '-' || ((CAST(strftime('%w', local_date) AS INTEGER) + 6) % 7)
+                    || ' days') AS week_start,
+               COUNT(*) AS runs,
+               SUM(distance_m) AS distance_m,
+               SUM(ascent_m) AS ascent_m,
+               SUM(moving_time_s) AS moving_time_s
+        FROM activities WHERE sport = 'running' AND deleted = 0
+        GROUP BY week_start
+    """,
+    "shoe_mileage": """
+        SELECT g.id AS gear_id, g.name, g.brand, g.model, g.drop_mm, g.minimalist, g.retired,
+               g.retire_at_m,
+               COUNT(a.id) AS runs,
+               COALESCE(SUM(a.distance_m), 0) AS run_distance_m,
+               g.distance_m AS reported_distance_m,
+               MIN(a.local_date) AS first_run, MAX(a.local_date) AS last_run
+        FROM gear g LEFT JOIN activities a
+             ON a.gear_id = g.id AND a.sport = 'running' AND a.deleted = 0
+        GROUP BY g.id
+    """,
+}
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path``, migrate it and refresh the views.
+
+    Raises :class:`CalfsyncError` with the fix when the file cannot be created or written.
+    """
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.enable_wal()
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    except (OSError, sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+        raise CalfsyncError(
+            f"cannot open the database {path}: {exc}. Check that the folder exists and is "
+            "writable by this user, or choose another file with --db or [database] path."
+        ) from exc
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations (forward only) and recreate the views."""
+    if MIGRATIONS.pending(db):
+        MIGRATIONS.apply(db)
+    version = len(MIGRATIONS.applied(db))
+    if db.execute("PRAGMA user_version").fetchone()[0] != version:
+        db.execute(f"PRAGMA user_version = {version}")
+    ensure_views(db)
+
+
+def ensure_views(db: sqlite_utils.Database) -> None:
+    """Create every view in :data:`VIEWS`, replacing any whose SQL changed."""
+    existing = {
+        name: sql
+        for name, sql in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+    }
+    for name, body in VIEWS.items():
+        sql = f"CREATE VIEW {name} AS {body.strip()}"
+        if existing.get(name) == sql:
+            continue
+        with db.atomic():
+            db.execute(f"DROP VIEW IF EXISTS {name}")
+            db.execute(sql)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def get_state(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+    db.execute(
+        "INSERT INTO state(key, value, updated_at) VALUES (?, ?, "
+        "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [key, value],
+    )
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts."""
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+class write_tx:  # noqa: N801 - used as a context manager: ``with write_tx(db):``
+    """A write transaction taken with ``BEGIN IMMEDIATE``.
+
+    Immediate mode takes the write lock up front, so a concurrent writer makes us wait up to
+    ``busy_timeout`` instead of failing half-way with SQLITE_BUSY. Nested use falls back to a
+    savepoint.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._inner: Any = None
+
+    def __enter__(self) -> sqlite_utils.Database:
+        if self.db.conn.in_transaction:
+            self._inner = self.db.atomic()
+            return self._inner.__enter__()
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._inner is not None:
+            self._inner.__exit__(exc_type, exc, tb)
+            return
+        if exc_type is None:
+            self.db.conn.execute("COMMIT")
+        elif self.db.conn.in_transaction:
+            self.db.conn.execute("ROLLBACK")
