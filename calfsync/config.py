@@ -264,9 +264,8 @@ def _check_channel(chan: Any, index: int, where: str) -> dict[str, Any]:
     allowed = CHANNEL_KEYS[kind] | CHANNEL_COMMON
     for key in chan:
         if key not in allowed:
-            raise ConfigError(
-                f"{label}: unknown key '{key}' for type {kind} (known: {', '.join(sorted(allowed))})"
-            )
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(f"{label}: unknown key '{key}' for type {kind} (known: {known})")
     out = dict(chan)
     out.setdefault("name", kind if index == 0 else f"{kind}-{index + 1}")
     return out

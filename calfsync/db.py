@@ -148,6 +148,12 @@ def _m0001(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="0002_store_dirty_dates")
+def _m0002_dirty_dates(db: sqlite_utils.Database) -> None:
+    # Local dates whose load changed and whose rules are not evaluated yet (see store.py).
+    db.execute("CREATE TABLE dirty_dates (local_date TEXT PRIMARY KEY)")
+
+
 # Views are recreated on every start, so changing one needs no migration.
 VIEWS: dict[str, str] = {
     "runs": """

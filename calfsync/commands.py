@@ -1,0 +1,27 @@
+"""CLI commands that drive a whole cycle. Output goes through click here, nowhere below."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from .cli import Context
+
+
+@click.command("sync")
+@click.option("--no-push", is_flag=True, help="Store and evaluate, but leave pushes queued.")
+@click.pass_obj
+def sync_cmd(obj: Context, no_push: bool) -> None:
+    """Run one sync cycle over the configured sources and exit.
+
+    Exit 0 when the cycle ran (pushes that failed stay queued for the next one), 1 when a source
+    or the rules failed.
+    """
+    from .sync import run_cycle
+
+    report = run_cycle(obj.db, obj.config, datetime.now(UTC), deliver_pushes=not no_push)
+    click.echo(report.summary())
+    failed = {k: v for k, v in report.errors.items() if k != "deliver"}
+    if failed:
+        raise SystemExit(1)

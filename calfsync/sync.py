@@ -1,0 +1,167 @@
+"""One sync cycle: the only place that strings the stages together.
+
+sources -> store -> evaluate rules -> enqueue pushes (same transaction as the alerts) -> deliver.
+Every step is idempotent and records its outcome in the ``state`` table
+(``cycle.<step>.last_run`` / ``last_ok`` / ``last_error``), which ``status`` reads. A cycle killed
+at any instant and run again loses and duplicates nothing: activities and the dates they dirty
+are written in one transaction, and alerts and their pushes in another.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from .config import Config
+from .db import set_state, write_tx
+from .model import utc_iso
+from .store import take_dirty
+
+log = logging.getLogger(__name__)
+
+STEPS = ("fit", "strava", "evaluate", "deliver", "nightly")
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did; ``errors`` maps a step to the message a person reads."""
+
+    fit: Any = None
+    strava: Any = None
+    alert_ids: list[int] = field(default_factory=list)
+    delivery: Any = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        parts = []
+        if self.fit is not None:
+            parts.append(f"fit: {self.fit.line()}")
+        if self.strava is not None:
+            parts.append(f"strava: {getattr(self.strava, 'message', '') or self.strava.state}")
+        parts.append(f"new alerts: {len(self.alert_ids)}")
+        if self.delivery is not None:
+            parts.append(f"pushes: {self.delivery}")
+        parts.extend(f"{step} failed: {msg}" for step, msg in self.errors.items())
+        return "; ".join(parts)
+
+
+def _step(db: sqlite_utils.Database, name: str, now: datetime, fn: Callable[[], Any]) -> Any:
+    """Run one step, recording when it ran and whether it succeeded."""
+    set_state(db, f"cycle.{name}.last_run", utc_iso(now))
+    result = fn()
+    set_state(db, f"cycle.{name}.last_ok", utc_iso(now))
+    set_state(db, f"cycle.{name}.last_error", None)
+    return result
+
+
+def _record_failure(db: sqlite_utils.Database, name: str, exc: BaseException) -> str:
+    message = str(exc) or exc.__class__.__name__
+    set_state(db, f"cycle.{name}.last_error", message)
+    log.error("%s step failed: %s", name, message)
+    return message
+
+
+def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
+    """Import new or changed files from the ``[fit] inbox`` folders."""
+    from .ingest import scan_inboxes
+
+    return _step(db, "fit", now, lambda: scan_inboxes(db, cfg, now=now))
+
+
+def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
+    """Pull new activities from Strava when it is configured; None otherwise."""
+    from . import strava_sync
+
+    if not strava_sync.configured(cfg):
+        return None
+    return _step(db, "strava", now, lambda: strava_sync.run(db, cfg, now))
+
+
+def evaluate_pending(
+    db: sqlite_utils.Database, cfg: Config, now: datetime, *, mode: str = "push",
+    extra_dates: set[str] | None = None,
+) -> list[int]:
+    """Evaluate the rules for every dirty date; alerts and their pushes in one transaction.
+
+    ``mode`` "push" queues pushes for fresh runs; "import" records alerts without pushing.
+    """
+    from . import engine
+
+    def work() -> list[int]:
+        with write_tx(db):
+            dates = take_dirty(db) | (extra_dates or set())
+            if not dates:
+                return []
+            alert_ids = engine.evaluate(db, cfg, dates, now, mode=mode)
+            if mode == "push" and alert_ids:
+                from .notify import outbox
+
+                outbox.enqueue(db, cfg, alert_ids, now)
+            return alert_ids
+
+    return _step(db, "evaluate", now, work)
+
+
+def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime, *, force: bool = False) -> Any:
+    """Deliver due pushes from the outbox (and read phone replies when configured)."""
+    from .notify import outbox
+
+    def work() -> Any:
+        if cfg.section("notify").get("reply_topic"):
+            from .notify import replies
+
+            if replies.poll(db, cfg, now):
+                evaluate_pending(db, cfg, now, extra_dates={now.date().isoformat()})
+        return outbox.deliver_due(db, cfg, now, force=force)
+
+    return _step(db, "deliver", now, work)
+
+
+def nightly(db: sqlite_utils.Database, cfg: Config, now: datetime) -> list[int]:
+    """Re-evaluate today's window rules (a week's rise can cross a threshold with no new run)."""
+    today = now.astimezone(cfg.timezone).date().isoformat()
+    result = evaluate_pending(db, cfg, now, extra_dates={today})
+    set_state(db, "cycle.nightly.last_ok", utc_iso(now))
+    return result
+
+
+def run_cycle(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    now: datetime,
+    *,
+    sources: tuple[str, ...] = ("fit", "strava"),
+    deliver_pushes: bool = True,
+) -> CycleReport:
+    """Pull every source, store, evaluate, enqueue and deliver. One failing source never stops
+    the others; its error is recorded for ``status`` and returned in the report."""
+    report = CycleReport()
+    steps: list[tuple[str, Callable[[], Any], str]] = []
+    if "fit" in sources:
+        steps.append(("fit", lambda: scan_fit(db, cfg, now), "fit"))
+    if "strava" in sources:
+        steps.append(("strava", lambda: poll_strava(db, cfg, now), "strava"))
+    steps.append(("evaluate", lambda: evaluate_pending(db, cfg, now), "alert_ids"))
+    if deliver_pushes:
+        steps.append(("deliver", lambda: deliver(db, cfg, now), "delivery"))
+    for name, fn, attr in steps:
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 - one stage's failure must not stop the rest
+            report.errors[name] = _record_failure(db, name, exc)
+            continue
+        if value is not None:
+            setattr(report, attr, value)
+    set_state(db, "cycle.last_run", utc_iso(now))
+    if report.ok:
+        set_state(db, "cycle.last_ok", utc_iso(now))
+    return report
