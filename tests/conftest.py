@@ -1,4 +1,4 @@
-"""Shared test fixtures: every test runs in its own HOME with no config or state of the machine's."""
+"""Shared fixtures: each test runs in its own HOME with no config or state of the machine."""
 
 from __future__ import annotations
 
