@@ -17,9 +17,11 @@ import click
 LAZY_COMMANDS: dict[str, str] = {
     "import": "calfsync.commands:import_cmd",
     "sync": "calfsync.commands:sync_cmd",
-    "status": "calfsync.commands:status_cmd",
+    "status": "calfsync.status:status_cmd",
     "demo": "calfsync.demo:demo_cmd",
-    "config": "calfsync.commands:config_group",
+    "config": "calfsync.config_cli:config_group",
+    "run": "calfsync.daemon:run_cmd",
+    "doctor": "calfsync.doctor:doctor_cmd",
 }
 
 HELP_LINES: dict[str, str] = {
@@ -28,6 +30,8 @@ HELP_LINES: dict[str, str] = {
     "status": "Show counts, date range, sources and pushes.",
     "demo": "Generate a demo training history and show what calfsync does.",
     "config": "Validate or show the configuration.",
+    "run": "Run the daemon: scan inboxes, poll Strava, deliver pushes, nightly rules.",
+    "doctor": "Check configuration, database, inboxes, push channels and Strava; print fixes.",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ SPEC: dict[str, dict[str, tuple[Any, Any]]] = {
         "scan_seconds": (int, 60),
         "flush_seconds": (int, 60),
         "nightly_at": (str, "03:30"),
+        "log_level": (str, "info"),
     },
     "rules": {},
 }
@@ -115,12 +117,38 @@ class Config:
         return self.data["notify"]["channels"]
 
 
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env["HOME"]) if env.get("HOME") else Path.home()
+
+
+def _xdg_dir(env: Mapping[str, str], var: str, fallback: str) -> Path:
+    """An XDG base directory; relative values are invalid by the spec and ignored."""
+    value = env.get(var, "")
+    return Path(value) if os.path.isabs(value) else _home(env) / fallback
+
+
 def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$STATE_DIRECTORY`` (first entry, set by systemd's StateDirectory=), else
+    ``$XDG_STATE_HOME/calfsync`` (``~/.local/state/calfsync``)."""
     env = os.environ if env is None else env
     if env.get("STATE_DIRECTORY"):
         return Path(env["STATE_DIRECTORY"].split(":")[0])
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "calfsync"
+    return _xdg_dir(env, "XDG_STATE_HOME", ".local/state") / "calfsync"
+
+
+def default_inbox(env: Mapping[str, str] | None = None) -> Path:
+    """The inbox used when ``[fit] inbox`` is not set: ``~/calfsync/inbox``."""
+    return _home(os.environ if env is None else env) / "calfsync" / "inbox"
+
+
+SYSTEM_CONFIG = Path("/etc/calfsync/config.toml")
+
+
+def config_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
+    """Where calfsync looks for a config file when neither --config nor $CALFSYNC_CONFIG is
+    given, in order: ``/etc/calfsync/config.toml``, then ``$XDG_CONFIG_HOME/calfsync``."""
+    env = os.environ if env is None else env
+    return [SYSTEM_CONFIG, _xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "calfsync" / "config.toml"]
 
 
 def find_config(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -130,10 +158,7 @@ def find_config(explicit: str | None, env: Mapping[str, str] | None = None) -> P
         return Path(explicit).expanduser()
     if env.get("CALFSYNC_CONFIG"):
         return Path(env["CALFSYNC_CONFIG"]).expanduser()
-    candidates = [Path("/etc/calfsync/config.toml")]
-    xdg = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    candidates.append(Path(xdg) / "calfsync" / "config.toml")
-    return next((p for p in candidates if p.is_file()), None)
+    return next((p for p in config_candidates(env) if p.is_file()), None)
 
 
 def load_config(
@@ -149,6 +174,11 @@ def load_config(
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"config file {path} does not exist") from exc
+        except PermissionError as exc:
+            raise ConfigError(
+                f"cannot read config file {path}: permission denied. Run calfsync as its own "
+                "user, join the calfsync group (the file is group-readable), or pass --config."
+            ) from exc
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
@@ -182,14 +212,32 @@ def validate(
                     f"{where}: unknown key '{key}' in [{section}] (known: {', '.join(keys)})"
                 )
             typ = keys[key][0]
-            if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-                raise ConfigError(f"{where}: [{section}] {key} has the wrong type ({value!r})")
+            if not _type_ok(value, typ):
+                raise ConfigError(
+                    f"{where}: [{section}] {key} must be {_type_name(typ)}, not {value!r}"
+                )
             out[key] = value
         for key, (_typ, default) in keys.items():
             out.setdefault(key, copy.deepcopy(default))
         data[section] = out
     _fill_and_check(data, where, env)
     return Config(data=data, path=path)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list", dict: "a table"}
+
+
+def _type_ok(value: Any, typ: Any) -> bool:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    if isinstance(value, bool) and bool not in types:
+        return False  # TOML true is not the number 1
+    return isinstance(value, types)
+
+
+def _type_name(typ: Any) -> str:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
 
 
 def _validate_rules(given: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]]:
@@ -220,15 +268,28 @@ def _validate_rules(given: Mapping[str, Any], where: str) -> dict[str, dict[str,
 
 
 def _fill_and_check(data: dict[str, Any], where: str, env: Mapping[str, str] | None) -> None:
+    env = os.environ if env is None else env
     if data["database"]["path"] is None:
         data["database"]["path"] = str(default_state_dir(env) / "calfsync.db")
+    else:
+        label = f"{where}: [database] path"
+        data["database"]["path"] = _expand(data["database"]["path"], env, label)
     if data["fit"]["inbox"] is None:
-        data["fit"]["inbox"] = [str(Path.home() / "calfsync" / "inbox")]
-    if not all(isinstance(p, str) for p in data["fit"]["inbox"]):
-        raise ConfigError(f"{where}: [fit] inbox must be a list of folder paths")
+        data["fit"]["inbox"] = [str(default_inbox(env))]
+    if not all(isinstance(p, str) and p for p in data["fit"]["inbox"]):
+        raise ConfigError(
+            f'{where}: [fit] inbox must be a list of folder paths, e.g. inbox = ["/srv/garmin"]'
+        )
+    data["fit"]["inbox"] = [_expand(p, env, f"{where}: [fit] inbox") for p in data["fit"]["inbox"]]
+    for key, value in data["strava"].items():
+        if key.endswith("_file") and isinstance(value, str):
+            data["strava"][key] = _expand(value, env, f"{where}: [strava] {key}")
+    level = data["daemon"]["log_level"]
+    if level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{where}: [daemon] log_level must be debug, info, warning or error")
     tz = data["athlete"]["timezone"]
     if tz is None:
-        data["athlete"]["timezone"] = _system_timezone()
+        data["athlete"]["timezone"] = _system_timezone(env)
     else:
         try:
             ZoneInfo(tz)
@@ -251,10 +312,14 @@ def _fill_and_check(data: dict[str, Any], where: str, env: Mapping[str, str] | N
     if channels is None:
         data["notify"]["channels"] = [{"type": "console", "name": "console"}]
     else:
-        data["notify"]["channels"] = [_check_channel(c, i, where) for i, c in enumerate(channels)]
+        data["notify"]["channels"] = [
+            _check_channel(c, i, where, env) for i, c in enumerate(channels)
+        ]
 
 
-def _check_channel(chan: Any, index: int, where: str) -> dict[str, Any]:
+def _check_channel(
+    chan: Any, index: int, where: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     label = f"{where}: [[notify.channels]] #{index + 1}"
     if not isinstance(chan, dict) or "type" not in chan:
         raise ConfigError(f"{label} needs a type ({' | '.join(CHANNEL_KEYS)})")
@@ -268,7 +333,34 @@ def _check_channel(chan: Any, index: int, where: str) -> dict[str, Any]:
             raise ConfigError(f"{label}: unknown key '{key}' for type {kind} (known: {known})")
     out = dict(chan)
     out.setdefault("name", kind if index == 0 else f"{kind}-{index + 1}")
+    for key, value in out.items():
+        if key.endswith("_file") and isinstance(value, str):
+            out[key] = _expand(value, env or os.environ, f"{label}: {key}")
     return out
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _expand(value: str, env: Mapping[str, str], label: str) -> str:
+    """Expand ``~`` and ``$VAR`` / ``${VAR}`` in a path, so a unit can say
+    ``token_file = "${CREDENTIALS_DIRECTORY}/ntfy_token"``. An unset variable is an error."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in env:
+            raise ConfigError(
+                f"{label}: ${name} is not set in the environment ('{value}'). "
+                + ("It is set by systemd's LoadCredential=; outside systemd write the path."
+                   if name == "CREDENTIALS_DIRECTORY"
+                   else "Set it or write the path out.")
+            )
+        return env[name]
+
+    expanded = _VAR.sub(sub, value)
+    if expanded == "~" or expanded.startswith("~/"):
+        expanded = str(_home(env)) + expanded[1:]
+    return expanded
 
 
 def _check_hhmm(text: str, label: str) -> tuple[int, int]:
@@ -292,8 +384,8 @@ def _check_quiet_hours(value: str, where: str) -> None:
         _check_hhmm(part.strip(), f"{where}: [notify] quiet_hours")
 
 
-def _system_timezone() -> str:
-    tz = os.environ.get("TZ")
+def _system_timezone(env: Mapping[str, str] | None = None) -> str:
+    tz = (os.environ if env is None else env).get("TZ")
     if tz:
         try:
             ZoneInfo(tz)

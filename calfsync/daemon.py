@@ -1,0 +1,558 @@
+"""``calfsync run``: the daemon that schedules sync steps with APScheduler 3.11.
+
+Jobs (all in one worker thread, so they never overlap; each coalesces missed runs into one):
+
+- ``fit``      every ``[daemon] scan_seconds``: scan the inboxes, evaluate, deliver fresh pushes;
+- ``strava``   every ``[strava] poll_minutes`` with jitter, when Strava is configured;
+- ``deliver``  every ``[daemon] flush_seconds``: deliver due pushes (retries, quiet hours);
+- ``nightly``  at ``[daemon] nightly_at`` in the athlete's time zone: window rules for today.
+
+One daemon per database: an exclusive ``flock`` on ``<db>.lock`` next to the database. Signals
+are taken by a dedicated thread with ``sigwait`` (never inside a job): SIGTERM and SIGINT let the
+current step finish and exit 0; SIGHUP reloads the configuration. Under systemd it speaks
+sd_notify (READY, STATUS with the last step's summary, WATCHDOG, STOPPING).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from .config import Config
+from .errors import CalfsyncError
+from .model import utc_iso
+from .sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+JOBS = ("fit", "strava", "deliver", "nightly")
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+HANDLED_SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
+STOP_GRACE_S = 25.0  # a step still running after this long is abandoned at shutdown
+STEP_HUNG_S = 3600.0  # a step running longer than this stops the watchdog pings
+STRAVA_JITTER_FRACTION = 0.1
+NEXT_RUN_KEY = "daemon.next.{job}"
+LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+# Third-party loggers that are chatty at INFO (httpx logs every request URL).
+QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore", "stravalib", "urllib3", "requests")
+
+
+# --------------------------------------------------------------------------- the lock
+
+
+def lock_path(db_path: Path) -> Path:
+    """The lock file that keeps a second daemon off a database: ``<db>.lock`` beside it."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def acquire_lock(db_path: Path) -> IO[str]:
+    """Take the per-database daemon lock or raise :class:`CalfsyncError` naming the holder.
+
+    The lock is an ``flock`` on an open file, so it disappears with the process, even after
+    SIGKILL or a power cut: there is never a stale lock to clean up by hand.
+    """
+    path = lock_path(db_path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    except OSError as exc:
+        raise CalfsyncError(
+            f"cannot create the lock file {path}: {exc.strerror}. The folder of the database "
+            "must be writable by the user running calfsync."
+        ) from exc
+    handle = os.fdopen(fd, "r+", encoding="utf-8")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            handle.close()
+            raise
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise CalfsyncError(
+            f"another calfsync daemon (pid {holder}) is already running on {db_path}. "
+            "Only one daemon may write a database: stop the other one first "
+            "(systemctl stop calfsync), or give this one another --db."
+        ) from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def daemon_pid(db_path: Path) -> int | None:
+    """The pid of the daemon holding ``db_path``'s lock, or None when no daemon runs.
+
+    Needs only read access to the lock file, so a runner's account can ask too.
+    """
+    try:
+        with open(lock_path(db_path), encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                text = handle.read().strip()
+                return int(text) if text.isdigit() else -1
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class _LineFormatter(logging.Formatter):
+    """``LEVEL logger: message``; with a syslog priority prefix when stderr is journald's,
+    so ``journalctl -p warning`` works, and a timestamp when it is not (journald adds its own).
+    """
+
+    PRIORITY = {
+        logging.DEBUG: 7,
+        logging.INFO: 6,
+        logging.WARNING: 4,
+        logging.ERROR: 3,
+        logging.CRITICAL: 2,
+    }
+
+    def __init__(self, journal: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record).replace("\n", " | ")
+        if self.journal:
+            return f"<{self.PRIORITY.get(record.levelno, 6)}>{line}"
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{stamp} {line}"
+
+
+def setup_logging(level: str = "info", env: Mapping[str, str] | None = None) -> None:
+    """Plain lines on stderr with levels, secrets redacted; replaces earlier handlers."""
+    from .secrets import RedactingFilter, install_log_redaction
+
+    env = os.environ if env is None else env
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LineFormatter(journal=bool(env.get("JOURNAL_STREAM"))))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(LOG_LEVELS.get(level, logging.INFO))
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    install_log_redaction()
+
+
+# --------------------------------------------------------------------------- the daemon
+
+
+@dataclass
+class StepResult:
+    """The outcome of the latest run of one job, for STATUS and the log."""
+
+    ok: bool
+    at: datetime
+    summary: str
+
+
+def strava_configured(cfg: Config) -> bool:
+    """True when the Strava job should be scheduled."""
+    strava = cfg.section("strava")
+    return bool(strava.get("enabled", True) and strava.get("client_id"))
+
+
+def _describe(result: Any) -> str:
+    """A short, secret-free summary of what a step returned."""
+    if result is None:
+        return "nothing to do"
+    for attr in ("summary", "line"):
+        fn = getattr(result, attr, None)
+        if callable(fn):
+            return str(fn())
+    if isinstance(result, list | tuple | set):
+        return f"{len(result)} new alert(s)"
+    return str(result)
+
+
+class Daemon:
+    """Owns the scheduler, the signal thread and the watchdog thread of one ``calfsync run``."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        reload: Callable[[], Config],
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self._reload = reload
+        self.notifier = notifier or Notifier()
+        self.stopping = threading.Event()
+        self._step_lock = threading.Lock()
+        self._current: tuple[str, float] | None = None
+        self.results: dict[str, StepResult] = {}
+        self.scheduler: Any = None
+        self._lock_handle: IO[str] | None = None
+
+    # ---- lifecycle
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT. Returns the exit code (0 after an orderly stop)."""
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from . import sync  # noqa: F401 - fail at start, not at the first step, if broken
+
+        self._lock_handle = acquire_lock(self.cfg.db_path)
+        self._check_database()
+        self._ensure_inboxes(self.cfg)
+        # Block the signals before any thread starts: every thread inherits the mask and only
+        # the signal thread takes them, so no handler ever runs inside a job or a lock.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        try:
+            self.scheduler = BlockingScheduler(
+                executors={"default": ThreadPoolExecutor(1, {"thread_name_prefix": "step"})},
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+                timezone=UTC,
+            )
+            self._schedule(self.cfg, first=True)
+            self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
+            threading.Thread(target=self._signal_loop, name="signals", daemon=True).start()
+            if self.notifier.watchdog_interval_s:
+                threading.Thread(target=self._watchdog_loop, name="watchdog", daemon=True).start()
+            log.info(
+                "calfsync daemon started (pid %d): database %s, inboxes %s",
+                os.getpid(),
+                self.cfg.db_path,
+                ", ".join(str(p) for p in self.cfg.inboxes),
+            )
+            self.scheduler.start()  # blocks until shutdown
+            return self._finish()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+                self._lock_handle = None
+
+    def _on_started(self, _event: Any) -> None:
+        self.notifier.ready("started; first scan running")
+
+    def _finish(self) -> int:
+        """Wait for the step in progress, then report. Called after the scheduler stopped."""
+        if not self._step_lock.acquire(timeout=STOP_GRACE_S):
+            name = self._current[0] if self._current else "?"
+            log.error("step %s did not finish within %.0f s; exiting anyway", name, STOP_GRACE_S)
+            self.notifier.stopping(f"abandoned step {name}")
+            logging.shutdown()
+            os._exit(1)  # the worker thread cannot be joined; SQLite rolls the step back
+        self._step_lock.release()
+        log.info("calfsync daemon stopped")
+        self.notifier.close()
+        return 0
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current step (idempotent, callable from any thread)."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        running = self._current[0] if self._current else None
+        log.info("%s: stopping%s", reason, f" after the {running} step" if running else "")
+        self.notifier.stopping("stopping")
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    # ---- signals and watchdog
+
+    def _signal_loop(self) -> None:
+        while True:
+            signum = signal.sigwait(HANDLED_SIGNALS)
+            if signum == signal.SIGHUP:
+                self.reload()
+                continue
+            if self.stopping.is_set():
+                log.warning("second %s: exiting now", signal.Signals(signum).name)
+                logging.shutdown()
+                os._exit(1)
+            self.request_stop(signal.Signals(signum).name)
+
+    def _watchdog_loop(self) -> None:
+        interval = self.notifier.watchdog_interval_s or 10.0
+        while not self.stopping.wait(interval):
+            current = self._current
+            if current is not None and time.monotonic() - current[1] > STEP_HUNG_S:
+                log.error(
+                    "step %s has run for over %.0f s; no watchdog ping", current[0], STEP_HUNG_S
+                )
+                continue
+            self.notifier.watchdog()
+
+    # ---- configuration
+
+    def reload(self) -> bool:
+        """Re-read the configuration (SIGHUP). An invalid file keeps the running one."""
+        self.notifier.reloading()
+        try:
+            new = self._reload()
+        except CalfsyncError as exc:
+            log.error("SIGHUP: configuration not reloaded, keeping the running one: %s", exc)
+            self.notifier.ready("reload failed; running with the previous configuration")
+            return False
+        if new.db_path != self.cfg.db_path:
+            log.warning(
+                "SIGHUP: the database path changed to %s; that takes a restart "
+                "(systemctl restart calfsync). Still using %s.",
+                new.db_path,
+                self.cfg.db_path,
+            )
+            new.data["database"]["path"] = str(self.cfg.db_path)
+        old, self.cfg = self.cfg, new
+        self._ensure_inboxes(new)
+        if self.scheduler is not None:
+            self._schedule(new, first=False, old=old)
+        log.info("SIGHUP: configuration reloaded from %s", new.path or "built-in defaults")
+        self.notifier.ready("configuration reloaded")
+        return True
+
+    def _triggers(self, cfg: Config) -> dict[str, Any]:
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        daemon = cfg.section("daemon")
+        hour, minute = (int(x) for x in daemon["nightly_at"].split(":"))
+        triggers: dict[str, Any] = {
+            "fit": IntervalTrigger(seconds=daemon["scan_seconds"], timezone=UTC),
+            "deliver": IntervalTrigger(seconds=daemon["flush_seconds"], timezone=UTC),
+            "nightly": CronTrigger(hour=hour, minute=minute, timezone=cfg.timezone),
+        }
+        if strava_configured(cfg):
+            poll_s = cfg.section("strava")["poll_minutes"] * 60
+            triggers["strava"] = IntervalTrigger(
+                seconds=poll_s, jitter=int(poll_s * STRAVA_JITTER_FRACTION) or None, timezone=UTC
+            )
+        return triggers
+
+    @staticmethod
+    def _trigger_key(cfg: Config, job: str) -> Any:
+        """What a job's schedule depends on, to reschedule only jobs whose settings changed."""
+        daemon = cfg.section("daemon")
+        return {
+            "fit": daemon["scan_seconds"],
+            "deliver": daemon["flush_seconds"],
+            "nightly": (daemon["nightly_at"], cfg.section("athlete")["timezone"]),
+            "strava": (strava_configured(cfg), cfg.section("strava")["poll_minutes"]),
+        }[job]
+
+    def _schedule(self, cfg: Config, *, first: bool, old: Config | None = None) -> None:
+        triggers = self._triggers(cfg)
+        now = datetime.now(UTC)
+        for job in JOBS:
+            trigger = triggers.get(job)
+            existing = None if first else self.scheduler.get_job(job)
+            if trigger is None:
+                if existing is not None:
+                    self.scheduler.remove_job(job)
+                    log.info("strava polling stopped (no longer configured)")
+                continue
+            if existing is not None:
+                if old is not None and self._trigger_key(old, job) == self._trigger_key(cfg, job):
+                    continue
+                self.scheduler.reschedule_job(job, trigger=trigger)
+                log.info("%s job rescheduled: next run %s", job, existing.next_run_time)
+                continue
+            first_run = self._first_run(job, now, cfg)
+            self.scheduler.add_job(
+                self._run_step, trigger, args=[job], id=job, name=job, next_run_time=first_run
+            )
+
+    def _first_run(self, job: str, now: datetime, cfg: Config) -> datetime | None:
+        if job in ("fit", "deliver"):
+            return now
+        if job == "strava":
+            return now + timedelta(seconds=random.uniform(2, 30))
+        # nightly: catch up at start when the last one is more than a day old
+        last = self._state_time("cycle.nightly.last_ok", cfg)
+        if last is None or now - last > timedelta(hours=24, minutes=5):
+            return now + timedelta(seconds=5)
+        return None  # None lets the trigger pick the next nightly_at
+
+    # ---- steps
+
+    def _run_step(self, job: str) -> None:
+        """One scheduled job: runs in the single worker thread, never raises."""
+        if self.stopping.is_set():
+            return
+        with self._step_lock:
+            if self.stopping.is_set():
+                return
+            self._current = (job, time.monotonic())
+            cfg = self.cfg
+            now = datetime.now(UTC)
+            db = None
+            try:
+                db = self._open_db(cfg)
+                summary = self._dispatch(job, db, cfg, now)
+                self.results[job] = StepResult(True, now, summary)
+                log.log(
+                    logging.DEBUG if summary == "nothing to do" else logging.INFO,
+                    "%s: %s",
+                    job,
+                    summary,
+                )
+            except CalfsyncError as exc:
+                self._failed(db, job, now, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a failing step must not stop the daemon
+                log.debug("%s step traceback", job, exc_info=True)
+                self._failed(db, job, now, f"{exc.__class__.__name__}: {exc}")
+            finally:
+                if db is not None:
+                    self._write_next_runs(db)
+                    db.close()
+                self._current = None
+            self.notifier.status(self.status_line())
+
+    def _dispatch(self, job: str, db: Any, cfg: Config, now: datetime) -> str:
+        from . import sync
+
+        if job == "fit":
+            scanned = sync.scan_fit(db, cfg, now)
+            return self._evaluate_and_deliver(sync, db, cfg, now, _describe(scanned))
+        if job == "strava":
+            polled = sync.poll_strava(db, cfg, now)
+            return self._evaluate_and_deliver(sync, db, cfg, now, _describe(polled))
+        if job == "deliver":
+            return _describe(sync.deliver(db, cfg, now))
+        if job == "nightly":
+            return _describe(sync.nightly(db, cfg, now))
+        raise ValueError(f"unknown job {job}")
+
+    @staticmethod
+    def _evaluate_and_deliver(sync: Any, db: Any, cfg: Config, now: datetime, what: str) -> str:
+        alert_ids = sync.evaluate_pending(db, cfg, now)
+        if not alert_ids:
+            return what
+        delivered = sync.deliver(db, cfg, now)  # a fresh alert goes out now, not at the next tick
+        return f"{what}; {len(alert_ids)} new alert(s); pushes: {_describe(delivered)}"
+
+    def _failed(self, db: Any, job: str, now: datetime, message: str) -> None:
+        from .secrets import redact
+
+        message = redact(message)
+        self.results[job] = StepResult(False, now, message)
+        log.error("%s step failed: %s", job, message)
+        if db is not None:
+            from .db import set_state
+
+            try:
+                set_state(db, f"cycle.{job}.last_error", message)
+            except Exception as exc:  # noqa: BLE001 - the database itself may be the problem
+                log.warning("cannot record the failure of %s: %s", job, exc)
+
+    def _write_next_runs(self, db: Any) -> None:
+        """Publish each job's next run in ``state`` (``daemon.next.<job>``) for ``status``."""
+        from .db import set_state, write_tx
+
+        try:
+            with write_tx(db):
+                for job in JOBS:
+                    scheduled = self.scheduler.get_job(job) if self.scheduler else None
+                    when = scheduled.next_run_time if scheduled is not None else None
+                    set_state(db, NEXT_RUN_KEY.format(job=job), utc_iso(when) if when else None)
+        except Exception as exc:  # noqa: BLE001 - informational only
+            log.debug("cannot record next run times: %s", exc)
+
+    def status_line(self) -> str:
+        """One line for ``systemctl status``: the latest outcome of each job."""
+        parts = []
+        for job in JOBS:
+            result = self.results.get(job)
+            if result is None:
+                continue
+            mark = "ok" if result.ok else "FAILED"
+            parts.append(f"{job} {mark} {result.at:%H:%M:%S}Z: {result.summary}")
+        return " | ".join(parts)[:400] or "running"
+
+    # ---- database and inboxes
+
+    @staticmethod
+    def _open_db(cfg: Config) -> Any:
+        """A fresh connection per step, in the step's thread: the daemon holds none while idle."""
+        from .db import open_db
+
+        return open_db(cfg.db_path)
+
+    def _check_database(self) -> None:
+        db = self._open_db(self.cfg)  # creates and migrates, or raises with the fix
+        db.close()
+
+    def _state_time(self, key: str, cfg: Config) -> datetime | None:
+        from .db import get_state
+        from .model import parse_utc
+
+        db = self._open_db(cfg)
+        try:
+            value = get_state(db, key)
+        finally:
+            db.close()
+        try:
+            return parse_utc(value) if value else None
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _ensure_inboxes(cfg: Config) -> None:
+        """Create missing inbox folders (the default ``~/calfsync/inbox`` above all)."""
+        for inbox in cfg.inboxes:
+            if inbox.is_dir():
+                continue
+            try:
+                inbox.mkdir(parents=True, exist_ok=True)
+                log.info("created the inbox folder %s", inbox)
+            except OSError as exc:
+                log.warning("inbox %s does not exist and cannot be created: %s", inbox, exc)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@click.command("run")
+@click.pass_obj
+def run_cmd(obj: Any) -> None:
+    """Run the daemon: scan inboxes, poll Strava, deliver pushes, nightly rules.
+
+    Stops after the current step on SIGTERM or SIGINT (exit 0); SIGHUP reloads the
+    configuration. One daemon per database.
+    """
+    from .config import load_config
+
+    cfg = obj.config
+    setup_logging(cfg.section("daemon").get("log_level", "info"))
+    for warning in cfg.warnings:
+        log.warning("%s", warning)
+
+    def reload() -> Config:
+        new = load_config(obj.config_path, db_override=obj.db_path)
+        setup_logging(new.section("daemon").get("log_level", "info"))
+        return new
+
+    raise SystemExit(Daemon(cfg, reload).run())
