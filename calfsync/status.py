@@ -1,0 +1,309 @@
+"""``calfsync status [--json]``: is calfsync working, and does it need the runner?
+
+Reads the database read-only (``?mode=ro``), so a runner's own account in the ``calfsync`` group
+can ask while the daemon writes. What it reads from the ``state`` table:
+
+- ``cycle.<step>.last_ok`` / ``last_run`` / ``last_error`` for the steps fit, strava, evaluate,
+  deliver, nightly (written by :mod:`calfsync.sync`);
+- ``daemon.next.<job>``: the daemon's next scheduled run of each job (:mod:`calfsync.daemon`);
+- ``strava.status`` (``ok`` | ``needs_reauth`` | ``inactive`` | ``rate_limited`` | ``error``),
+  ``strava.message`` and ``strava.rate_limited_until`` when the Strava source keeps them.
+
+Exit 1 when the last successful scan, delivery or Strava poll is older than three intervals, or
+something needs the runner (a failing step, Strava needing re-authorization or a subscription,
+pushes that died recently). Secrets are never shown: nothing here reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Config
+from .errors import CalfsyncError
+from .model import parse_utc
+
+STEPS = ("fit", "strava", "evaluate", "deliver", "nightly")
+STALE_INTERVALS = 3
+DEAD_RECENT = timedelta(days=7)
+STRAVA_FIXES = {
+    "needs_reauth": "run `calfsync auth strava` to authorize calfsync again",
+    "inactive": "the Strava API now needs a paid developer subscription for the app; subscribe, "
+    "or set [strava] enabled = false (FIT import keeps working)",
+}
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """Open the database read-only; raise :class:`CalfsyncError` with the fix if impossible."""
+    if not path.exists():
+        raise CalfsyncError(
+            f"no database at {path} yet: start the daemon (calfsync run, or systemctl start "
+            "calfsync) or run `calfsync sync` once."
+        )
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+        conn.execute("PRAGMA busy_timeout = 15000")
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        raise CalfsyncError(
+            f"cannot read the database {path}: {exc}. A runner's account needs to be in the "
+            "calfsync group; while the daemon is stopped a read-only reader also needs write "
+            "access to the folder (or open it with ?immutable=1)."
+        ) from exc
+    return conn
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    try:
+        row = conn.execute(sql, params).fetchone()
+    except sqlite3.OperationalError:  # table not there yet (older schema)
+        return None
+    return row[0] if row else None
+
+
+def _state(conn: sqlite3.Connection) -> dict[str, str | None]:
+    try:
+        return dict(conn.execute("SELECT key, value FROM state").fetchall())
+    except sqlite3.OperationalError:
+        return {}
+
+
+def _time(value: str | None) -> datetime | None:
+    try:
+        return parse_utc(value) if value else None
+    except ValueError:
+        return None
+
+
+def step_intervals(cfg: Config) -> dict[str, float]:
+    """Seconds between two runs of each step that has a fixed interval."""
+    from .daemon import strava_configured
+
+    out = {
+        "fit": float(cfg.section("daemon")["scan_seconds"]),
+        "deliver": float(cfg.section("daemon")["flush_seconds"]),
+        "nightly": 86400.0,
+    }
+    if strava_configured(cfg):
+        out["strava"] = cfg.section("strava")["poll_minutes"] * 60.0
+    return out
+
+
+def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, Any]:
+    """Everything ``status`` shows, as a JSON-ready dict with a ``problems`` list."""
+    from .daemon import daemon_pid, strava_configured
+
+    state = _state(conn)
+    intervals = step_intervals(cfg)
+    problems: list[str] = []
+    steps: dict[str, dict[str, Any]] = {}
+    for step in STEPS:
+        info = {
+            "last_ok": state.get(f"cycle.{step}.last_ok"),
+            "last_run": state.get(f"cycle.{step}.last_run"),
+            "last_error": state.get(f"cycle.{step}.last_error"),
+            "next": state.get(f"daemon.next.{step}"),
+            "interval_s": intervals.get(step),
+        }
+        steps[step] = info
+        if info["last_error"]:
+            problems.append(f"{step}: the last attempt failed: {info['last_error']}")
+        if step in ("fit", "deliver", "strava") and step in intervals:
+            last = _time(info["last_ok"])
+            limit = timedelta(seconds=STALE_INTERVALS * intervals[step])
+            if last is None:
+                problems.append(
+                    f"{step}: no successful run yet: start the daemon "
+                    "(systemctl start calfsync) or run `calfsync sync`"
+                )
+            elif now - last > limit:
+                problems.append(
+                    f"{step}: last success {info['last_ok']} is older than {STALE_INTERVALS} "
+                    f"intervals ({_ago(limit)}): is the daemon running? "
+                    "(systemctl status calfsync; journalctl -u calfsync)"
+                )
+    pid = daemon_pid(cfg.db_path)
+    if pid is None:
+        for info in steps.values():
+            info["next"] = None  # nobody will run it: the daemon is not running
+
+    pushes = _pushes(conn, now)
+    if pushes["dead_recent"]:
+        problems.append(
+            f"pushes: {pushes['dead_recent']} push(es) failed for good in the last 7 days "
+            f"({pushes['last_error'] or 'see `calfsync notify dead`'}); fix the channel, "
+            "then `calfsync doctor`"
+        )
+
+    strava: dict[str, Any] | None = None
+    strava_keys = {k[len("strava.") :]: v for k, v in state.items() if k.startswith("strava.")}
+    if strava_configured(cfg) or strava_keys.get("status"):
+        strava = {
+            "configured": strava_configured(cfg),
+            "status": strava_keys.get("status") or ("not polled yet"),
+            "message": strava_keys.get("message"),
+            "rate_limited_until": strava_keys.get("rate_limited_until"),
+        }
+        fix = STRAVA_FIXES.get(strava["status"] or "")
+        if fix and strava["configured"]:
+            problems.append(f"strava: {strava['status']}: {fix}")
+
+    size = sum(p.stat().st_size for p in _db_files(cfg.db_path))
+    return {
+        "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "database": {
+            "path": str(cfg.db_path),
+            "size_bytes": size,
+            "schema_version": _one(conn, "PRAGMA user_version"),
+        },
+        "daemon": {"running": pid is not None, "pid": pid if pid and pid > 0 else None},
+        "steps": steps,
+        "activities": {
+            "count": _one(conn, "SELECT COUNT(*) FROM activities WHERE deleted = 0") or 0,
+            "runs": _one(conn, "SELECT COUNT(*) FROM runs") or 0,
+            "first_date": _one(conn, "SELECT MIN(local_date) FROM activities WHERE deleted = 0"),
+            "last_date": _one(conn, "SELECT MAX(local_date) FROM activities WHERE deleted = 0"),
+        },
+        "fit_files": {
+            "imported": _one(conn, "SELECT COUNT(*) FROM fit_files WHERE status = 'imported'") or 0,
+            "failed": _one(conn, "SELECT COUNT(*) FROM fit_files WHERE status = 'failed'") or 0,
+            "last_import": _one(conn, "SELECT MAX(imported_at) FROM fit_files"),
+        },
+        "alerts": {
+            "count": _one(conn, "SELECT COUNT(*) FROM alerts") or 0,
+            "last_7_days": _one(
+                conn,
+                "SELECT COUNT(*) FROM alerts WHERE local_date >= ?",
+                ((now - timedelta(days=7)).date().isoformat(),),
+            )
+            or 0,
+        },
+        "pushes": pushes,
+        "strava": strava,
+        "problems": problems,
+        "ok": not problems,
+    }
+
+
+def _pushes(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+    counts = dict.fromkeys(("pending", "sending", "sent", "dead"), 0)
+    try:
+        for state, count in conn.execute("SELECT state, COUNT(*) FROM notify_outbox GROUP BY 1"):
+            counts[state] = count
+    except sqlite3.OperationalError:
+        pass
+    since = (now - DEAD_RECENT).strftime("%Y-%m-%dT%H:%M:%SZ")
+    last_error = _one(
+        conn,
+        "SELECT channel || ': ' || last_error FROM notify_outbox WHERE state = 'dead' "
+        "AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
+    )
+    if last_error:
+        from .secrets import redact
+
+        last_error = redact(last_error)
+    return {
+        "pending": counts["pending"] + counts["sending"],
+        "sent": counts["sent"],
+        "dead": counts["dead"],
+        "dead_recent": _one(
+            conn,
+            "SELECT COUNT(*) FROM notify_outbox WHERE state = 'dead' AND created_at >= ?",
+            (since,),
+        )
+        or 0,
+        "next_attempt_at": _one(
+            conn, "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE state = 'pending'"
+        ),
+        "last_error": last_error,
+    }
+
+
+def _db_files(path: Path) -> list[Path]:
+    files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    return [p for p in files if p.exists()]
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def _when(value: str | None, now: datetime) -> str:
+    moment = _time(value)
+    if moment is None:
+        return "never" if value is None else value
+    delta = now - moment
+    if delta >= timedelta(0):
+        return f"{value} ({_ago(delta)} ago)"
+    return f"{value} (in {_ago(-delta)})"
+
+
+def render(report: dict[str, Any], now: datetime) -> str:
+    """The human-readable form of :func:`collect`'s report."""
+    db, acts, fit, pushes = (report[k] for k in ("database", "activities", "fit_files", "pushes"))
+    daemon = report["daemon"]
+    lines = [
+        f"calfsync status at {report['now']}: {'OK' if report['ok'] else 'NEEDS ATTENTION'}",
+        f"database   {db['path']} ({db['size_bytes'] / 1e6:.1f} MB, schema {db['schema_version']})",
+        "daemon     " + (f"running (pid {daemon['pid']})" if daemon["running"] else "not running"),
+        f"activities {acts['count']} ({acts['runs']} runs), "
+        + (f"{acts['first_date']} .. {acts['last_date']}" if acts["first_date"] else "none yet"),
+        f"fit files  {fit['imported']} imported, {fit['failed']} failed, last import "
+        f"{fit['last_import'] or 'never'}",
+        f"alerts     {report['alerts']['count']} ({report['alerts']['last_7_days']} in 7 days)",
+        f"pushes     {pushes['pending']} pending, {pushes['sent']} sent, {pushes['dead']} dead",
+    ]
+    lines.append("steps")
+    for step, info in report["steps"].items():
+        if info["last_run"] is None and info["last_ok"] is None and info["interval_s"] is None:
+            continue
+        line = f"  {step:<9}last ok {_when(info['last_ok'], now)}"
+        if info["next"]:
+            line += f"; next {_when(info['next'], now)}"
+        lines.append(line)
+    if report["strava"]:
+        strava = report["strava"]
+        text = strava["status"]
+        if strava.get("rate_limited_until"):
+            text += f" until {strava['rate_limited_until']}"
+        if strava.get("message"):
+            text += f": {strava['message']}"
+        lines.append(f"strava     {text}")
+    for problem in report["problems"]:
+        lines.append(f"problem    {problem}")
+    return "\n".join(lines)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.pass_obj
+def status_cmd(obj: Any, as_json: bool) -> None:
+    """Show the last and next run of each step, counts, pushes and problems.
+
+    Exit 1 when the last cycle is older than three intervals or something needs you.
+    """
+    cfg = obj.config
+    now = datetime.now(UTC).replace(microsecond=0)
+    conn = open_readonly(cfg.db_path)
+    try:
+        report = collect(conn, cfg, now)
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(render(report, now))
+    if not report["ok"]:
+        raise SystemExit(1)
