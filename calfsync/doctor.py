@@ -154,7 +154,7 @@ def check_inboxes(cfg: Config) -> list[Check]:
                     "fail",
                     f"{inbox} is not readable by this user",
                     "give the calfsync user read access (e.g. chgrp -R calfsync the folder and "
-                    "chmod g+rX); with ProtectSystem=strict it must not be under InaccessiblePaths=",
+                    "chmod g+rX); it must not be under InaccessiblePaths= in the unit",
                 )
             )
         else:
