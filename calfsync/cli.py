@@ -15,7 +15,7 @@ import click
 
 # command name -> "module:attribute" of a click command or group
 LAZY_COMMANDS: dict[str, str] = {
-    "import": "calfsync.commands:import_cmd",
+    "import": "calfsync.ingest:import_cmd",
     "sync": "calfsync.commands:sync_cmd",
     "status": "calfsync.status:status_cmd",
     "demo": "calfsync.demo:demo_cmd",
