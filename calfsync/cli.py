@@ -22,6 +22,10 @@ LAZY_COMMANDS: dict[str, str] = {
     "config": "calfsync.config_cli:config_group",
     "run": "calfsync.daemon:run_cmd",
     "doctor": "calfsync.doctor:doctor_cmd",
+    "replay": "calfsync.alerts_cli:replay_cmd",
+    "alerts": "calfsync.alerts_cli:alerts_cmd",
+    "shoes": "calfsync.shoes:shoes_group",
+    "sore": "calfsync.soreness:sore_cmd",
 }
 
 HELP_LINES: dict[str, str] = {
@@ -32,6 +36,10 @@ HELP_LINES: dict[str, str] = {
     "config": "Validate or show the configuration.",
     "run": "Run the daemon: scan inboxes, poll Strava, deliver pushes, nightly rules.",
     "doctor": "Check configuration, database, inboxes, push channels and Strava; print fixes.",
+    "replay": "Run the rules over all history and print what would have fired (writes nothing).",
+    "alerts": "List stored alerts, newest first.",
+    "shoes": "List shoes; add, set drop/retirement, assign a run to a shoe.",
+    "sore": "Log calf soreness (0-10) or list the log; pain over a week raises P1.",
 }
 
 

@@ -294,3 +294,28 @@ class write_tx:  # noqa: N801 - used as a context manager: ``with write_tx(db):`
             self.db.conn.execute("COMMIT")
         elif self.db.conn.in_transaction:
             self.db.conn.execute("ROLLBACK")
+
+
+@MIGRATIONS(name="0003_rules_gear_assignments")
+def _m0003_rules_gear_assignments(db: sqlite_utils.Database) -> None:
+    # Shoes a runner gave one run (`calfsync shoes assign`); they win over any source's shoe.
+    db.execute(
+        """
+        CREATE TABLE gear_assignments (
+            activity_id TEXT PRIMARY KEY,
+            gear_id TEXT NOT NULL,
+            assigned_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Where activities.gear_id came from: NULL = the source (Strava), 'date' = the shoe in use
+    # from its `shoes add --from` date, 'manual' = `shoes assign`.
+    db.execute("ALTER TABLE activities ADD COLUMN gear_source TEXT")
+    db.execute("CREATE INDEX idx_alerts_rule_date ON alerts(rule, local_date)")
+
+
+@MIGRATIONS(name="0004_strava_listing")
+def _m0004_strava_listing(db: sqlite_utils.Database) -> None:
+    # The Strava listing pass that last saw this activity: a pass that completes without seeing
+    # an activity in its time window has Strava asked whether it was deleted.
+    db.execute("ALTER TABLE activities ADD COLUMN strava_listed_at TEXT")

@@ -1,0 +1,230 @@
+"""The history every rule reads: runs in order, day sums, streaks, shoes and the soreness log.
+
+Pure data built once per evaluation. Days are proleptic ordinals (``date.toordinal()``) of the
+run's local date, so "t − 6 … t" is plain integer arithmetic. Sums over a range of days come
+from prefix arrays, so every window costs O(1) however long the history is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+def day_of(local_date: str) -> int:
+    """The ordinal of a ``YYYY-MM-DD`` local date."""
+    return date.fromisoformat(local_date[:10]).toordinal()
+
+
+def date_of(day: int) -> str:
+    """The ``YYYY-MM-DD`` text of an ordinal day."""
+    return date.fromordinal(day).isoformat()
+
+
+@dataclass(slots=True)
+class Run:
+    """One run as the rules see it. ``climb_m`` is None when unknown (always indoors)."""
+
+    id: str
+    start_time: str  # UTC ``YYYY-MM-DDTHH:MM:SSZ``
+    local_date: str
+    distance_m: float
+    climb_m: float | None = None
+    indoor: bool = False
+    gear_id: str | None = None
+    name: str | None = None
+    sub_sport: str | None = None
+    workout_type: int | None = None
+    interval_time_s: float | None = None
+    hr_histogram: dict[int, float] | None = None
+    laps: list[dict[str, Any]] | None = None
+    moving_time_s: float | None = None
+    day: int = 0
+
+    def __post_init__(self) -> None:
+        self.day = day_of(self.local_date)
+        if self.indoor:
+            self.climb_m = None
+
+
+@dataclass(slots=True)
+class Shoe:
+    """A shoe from the ``gear`` table. ``reported_m`` is the source's own total (Strava)."""
+
+    id: str
+    name: str | None = None
+    drop_mm: float | None = None
+    minimalist: bool = False
+    retire_at_m: float | None = None
+    reported_m: float | None = None
+
+
+@dataclass
+class History:
+    """Runs (sorted by local date, then start), shoes by id and soreness level by day.
+
+    ``gap_days`` is RET1's layoff length: it defines streaks even when RET1 is disabled.
+    """
+
+    runs: list[Run]
+    shoes: dict[str, Shoe] = field(default_factory=dict)
+    soreness: dict[int, int] = field(default_factory=dict)
+    gap_days: int = 14
+    max_heart_rate: int | None = None
+
+    def __post_init__(self) -> None:
+        self.runs.sort(key=lambda r: (r.day, r.start_time, r.id))
+        self.days = [r.day for r in self.runs]
+        self.by_day: dict[int, list[int]] = {}
+        for i, run in enumerate(self.runs):
+            self.by_day.setdefault(run.day, []).append(i)
+        self._build_prefix()
+        self._build_streaks()
+        self._build_shoes()
+        self._hard_cache: dict[int, tuple[bool, float | None]] = {}
+
+    # -- day sums -----------------------------------------------------------------------------
+    def _build_prefix(self) -> None:
+        first = self.days[0] if self.runs else 0
+        last = self.days[-1] if self.runs else 0
+        size = last - first + 1
+        dist = [0.0] * size
+        climb = [0.0] * size
+        known_dist = [0.0] * size
+        outdoor = [0] * size
+        known = [0] * size
+        for run in self.runs:
+            k = run.day - first
+            dist[k] += run.distance_m
+            if not run.indoor:
+                outdoor[k] += 1
+                if run.climb_m is not None:
+                    known[k] += 1
+                    climb[k] += run.climb_m
+                    known_dist[k] += run.distance_m
+        self._first = first
+        self._size = size
+        self._cum = {
+            name: _prefix(values)
+            for name, values in (
+                ("dist", dist),
+                ("climb", climb),
+                ("known_dist", known_dist),
+                ("outdoor", outdoor),
+                ("known", known),
+            )
+        }
+
+    def total(self, name: str, start: int, end: int) -> float:
+        """Sum of ``name`` (dist, climb, known_dist, outdoor, known) over days start … end."""
+        lo = max(start - self._first, 0)
+        hi = min(end - self._first + 1, self._size)
+        if hi <= lo:
+            return 0.0
+        cum = self._cum[name]
+        return cum[hi] - cum[lo]
+
+    def d7(self, t: int) -> float:
+        """Run distance in metres over t − 6 … t."""
+        return self.total("dist", t - 6, t)
+
+    # -- streaks ------------------------------------------------------------------------------
+    def _build_streaks(self) -> None:
+        self.streak_of: list[int] = []
+        self.gap_before: list[int | None] = []
+        start = None
+        prev_day = None
+        for run in self.runs:
+            gap = None if prev_day is None else run.day - prev_day
+            if start is None or (gap is not None and gap >= self.gap_days):
+                start = run.day
+            self.gap_before.append(gap)
+            self.streak_of.append(start)
+            prev_day = run.day
+
+    def streak_start(self, t: int) -> int | None:
+        """Streak start in force on day t (None before the first run)."""
+        k = bisect.bisect_right(self.days, t) - 1
+        return self.streak_of[k] if k >= 0 else None
+
+    def before(self, i: int, days: int) -> range:
+        """Indices of the runs in the ``days`` days before run i (same-day earlier runs too)."""
+        lo = bisect.bisect_left(self.days, self.runs[i].day - days)
+        return range(lo, i)
+
+    # -- shoes --------------------------------------------------------------------------------
+    def _build_shoes(self) -> None:
+        """Each run's shoe distance before it (metres), counting what the shoe did before the
+        first run we know of (the source's reported total minus the runs we have)."""
+        known: dict[str, float] = {}
+        for run in self.runs:
+            if run.gear_id:
+                known[run.gear_id] = known.get(run.gear_id, 0.0) + run.distance_m
+        self.pre_m: dict[str, float] = {}
+        for gid, km in known.items():
+            shoe = self.shoes.get(gid)
+            reported = shoe.reported_m if shoe else None
+            self.pre_m[gid] = max(reported - km, 0.0) if reported else 0.0
+        running = dict(self.pre_m)
+        self.shoe_before_m: list[float | None] = []
+        self.first_in_shoe: list[bool] = []
+        seen: set[str] = set()
+        for run in self.runs:
+            gid = run.gear_id
+            if not gid:
+                self.shoe_before_m.append(None)
+                self.first_in_shoe.append(False)
+                continue
+            self.shoe_before_m.append(running[gid])
+            self.first_in_shoe.append(gid not in seen)
+            seen.add(gid)
+            running[gid] += run.distance_m
+
+    # -- hard runs (I1, WU) -------------------------------------------------------------------
+    def hard(
+        self, i: int, hr_fraction: float, min_hard_minutes: float
+    ) -> tuple[bool, float | None]:
+        """Whether run i is hard, and its hard minutes (None when unknown)."""
+        cached = self._hard_cache.get(i)
+        if cached is None:
+            cached = hard_minutes(self.runs[i], self.max_heart_rate, hr_fraction, min_hard_minutes)
+            self._hard_cache[i] = cached
+        return cached
+
+
+def hard_minutes(
+    run: Run, max_hr: int | None, hr_fraction: float, min_hard_minutes: float
+) -> tuple[bool, float | None]:
+    """(hard, hard_min) for one run, as RULES.md defines them for I1.
+
+    Hard: laps with intensity ``interval``, sub-sport track, Strava workout_type 3, or at least
+    ``min_hard_minutes`` at ≥ ``hr_fraction`` of the configured max heart rate. Hard minutes:
+    time in interval laps, else time at ≥ that heart rate, else unknown.
+    """
+    interval_min = (run.interval_time_s or 0.0) / 60.0
+    hr_min = None
+    if max_hr and run.hr_histogram:
+        floor = hr_fraction * max_hr
+        hr_min = sum(s for bpm, s in run.hr_histogram.items() if bpm >= floor) / 60.0
+    hard = (
+        interval_min > 0
+        or run.sub_sport == "track"
+        or run.workout_type == 3
+        or (hr_min is not None and hr_min >= min_hard_minutes)
+    )
+    if not hard:
+        return False, None
+    if interval_min > 0:
+        return True, interval_min
+    return True, hr_min if hr_min else None
+
+
+def _prefix(values: list[float] | list[int]) -> list[float]:
+    out = [0.0] * (len(values) + 1)
+    acc = 0.0
+    for k, v in enumerate(values):
+        acc += v
+        out[k + 1] = acc
+    return out

@@ -1,0 +1,47 @@
+"""P1: calf pain lasting more than a week, from the soreness log."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from . import Finding
+from .history import History, date_of
+
+
+def p1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
+    """P1, pain lasting more than a week: soreness reported on days spanning more than 7 days
+    with no zero report between. A day's level is its latest report. Reports further apart
+    than 7 days do not join one episode (nothing says the pain lasted across the silence).
+
+    Evidence grade: the guide; injury definitions use ≥ 7 days (Yamato 2015).
+    """
+    level = h.soreness.get(t)
+    if not level:
+        return None
+    days = sorted(h.soreness)
+    k = bisect.bisect_left(days, t)
+    start = t
+    while k > 0:
+        prev = days[k - 1]
+        if not h.soreness[prev] or start - prev > p["days"]:
+            break
+        start = prev
+        k -= 1
+    span = t - start
+    if span <= p["days"]:
+        return None
+    return Finding(
+        rule="P1",
+        episode_key=f"P1:{date_of(start)}",
+        local_date=date_of(t),
+        activity_id=None,
+        severity="normal",
+        values={
+            "first_report": date_of(start),
+            "last_report": date_of(t),
+            "span_days": span,
+            "level": level,
+            "threshold_days": p["days"],
+        },
+    )
