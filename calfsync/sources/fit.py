@@ -99,10 +99,17 @@ def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]:
-    """The items one file on disk holds: itself (FIT or gzip) or the entries of a zip."""
+    """The items one file on disk holds: itself (FIT or gzip) or the entries of a zip.
+
+    A zip is read entry by entry from disk, so a large export never sits in memory whole.
+    """
     label = label or str(path)
-    data = path.read_bytes()
-    yield from items_from_bytes(data, label)
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head == b"PK\x03\x04" or path.name.lower().endswith(".zip"):
+        yield from _zip_items(path, label, 0)
+    else:
+        yield from items_from_bytes(path.read_bytes(), label)
 
 
 def iter_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
@@ -145,15 +152,16 @@ def _decided(label: str, raw: bytes, status: str, reason: str) -> InputItem:
     return InputItem(label, hashlib.sha256(raw).hexdigest(), len(raw), status=status, reason=reason)
 
 
-def _zip_items(data: bytes, label: str, depth: int) -> Iterator[InputItem]:
+def _zip_items(source: bytes | Path, label: str, depth: int) -> Iterator[InputItem]:
     if depth > 8:
-        yield _decided(label, data, "failed", "zip archives nested more than 8 deep")
+        yield _decided(label, _raw(source), "failed", "zip archives nested more than 8 deep")
         return
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        yield _decided(label, data, "failed", f"not a readable zip archive ({exc})")
+        reason = f"not a readable zip archive ({exc})"
+        yield _decided(label, _raw(source), "failed", reason)
         return
     with archive:
         for info in infos:
@@ -200,6 +208,10 @@ def _zip_items(data: bytes, label: str, depth: int) -> Iterator[InputItem]:
                     status="failed",
                     reason=f"zip entry cannot be read: the archive is damaged ({exc})",
                 )
+
+
+def _raw(source: bytes | Path) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
 
 
 def _looks_like_fit(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
