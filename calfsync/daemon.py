@@ -15,6 +15,7 @@ sd_notify (READY, STATUS with the last step's summary, WATCHDOG, STOPPING).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import logging
@@ -182,9 +183,21 @@ def strava_configured(cfg: Config) -> bool:
     return bool(strava.get("enabled", True) and strava.get("client_id"))
 
 
+def daemon_config(cfg: Config) -> Config:
+    """The configuration as the daemon uses it: ``[fit] workers = 0`` (auto) becomes 1.
+
+    A daemon scan sees a few new files at a time, and a process pool forked from a threaded
+    daemon costs memory and risks inheriting held locks; set ``workers`` explicitly to parallelize.
+    """
+    if cfg.section("fit").get("workers"):
+        return cfg
+    data = {**cfg.data, "fit": {**cfg.data["fit"], "workers": 1}}
+    return Config(data=data, path=cfg.path, warnings=cfg.warnings)
+
+
 def _describe(result: Any) -> str:
     """A short, secret-free summary of what a step returned."""
-    if result is None:
+    if result is None or _idle(result):
         return "nothing to do"
     for attr in ("summary", "line"):
         fn = getattr(result, attr, None)
@@ -192,7 +205,26 @@ def _describe(result: Any) -> str:
             return str(fn())
     if isinstance(result, list | tuple | set):
         return f"{len(result)} new alert(s)"
+    if dataclasses.is_dataclass(result):
+        counts = dataclasses.asdict(result)  # type: ignore[arg-type]
+        return ", ".join(f"{k} {v}" for k, v in counts.items() if _is_count(v) and v) or "done"
     return str(result)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _idle(result: Any) -> bool:
+    """True for a step report whose counts are all zero (logged at debug, not info)."""
+    if isinstance(result, list | tuple | set):
+        return not result
+    if not dataclasses.is_dataclass(result):
+        return False
+    values = [getattr(result, f.name) for f in dataclasses.fields(result)]
+    counts = [v for v in values if _is_count(v)]
+    lists = [v for v in values if isinstance(v, list | dict | set)]
+    return bool(counts) and not any(counts) and not any(lists)
 
 
 class Daemon:
@@ -204,7 +236,7 @@ class Daemon:
         reload: Callable[[], Config],
         notifier: Notifier | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.cfg = daemon_config(cfg)
         self._reload = reload
         self.notifier = notifier or Notifier()
         self.stopping = threading.Event()
@@ -313,7 +345,7 @@ class Daemon:
         """Re-read the configuration (SIGHUP). An invalid file keeps the running one."""
         self.notifier.reloading()
         try:
-            new = self._reload()
+            new = daemon_config(self._reload())
         except CalfsyncError as exc:
             log.error("SIGHUP: configuration not reloaded, keeping the running one: %s", exc)
             self.notifier.ready("reload failed; running with the previous configuration")
