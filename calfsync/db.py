@@ -296,6 +296,38 @@ class write_tx:  # noqa: N801 - used as a context manager: ``with write_tx(db):`
             self.db.conn.execute("ROLLBACK")
 
 
+@MIGRATIONS(name="0002_notify_outbox")
+def _m0002_notify_outbox(db: sqlite_utils.Database) -> None:
+    # One row per (alert, channel); see calfsync/notify/outbox.py and docs/schema.md.
+    db.execute(
+        """
+        CREATE TABLE notify_outbox (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            channel_type TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_until TEXT,
+            push_key TEXT,
+            push_day TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_notify_outbox_due ON notify_outbox(state, next_attempt_at)")
+    db.execute("CREATE INDEX idx_notify_outbox_alert ON notify_outbox(alert_id)")
+    db.execute("CREATE INDEX idx_notify_outbox_push ON notify_outbox(channel, push_day)")
+
+
 @MIGRATIONS(name="0003_rules_gear_assignments")
 def _m0003_rules_gear_assignments(db: sqlite_utils.Database) -> None:
     # Shoes a runner gave one run (`calfsync shoes assign`); they win over any source's shoe.

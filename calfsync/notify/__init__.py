@@ -1,0 +1,177 @@
+"""Push channels: one short module per service, one signature, one error taxonomy.
+
+Every channel module has ``send(client, channel, message) -> str | None``: ``client`` is an
+``httpx.Client``, ``channel`` the channel's config table with its secrets resolved, ``message``
+a :class:`Message`. It returns the service's message id when there is one and raises
+:class:`RetryableError` (network error, timeout, 429, 5xx: try again later) or
+:class:`PermanentError` (400, 401, 403, 404: retrying cannot help, keep as a dead letter).
+
+The durable outbox that decides what to send and when is :mod:`calfsync.notify.outbox`.
+This module imports nothing heavy: ``calfsync --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..secrets import redact
+
+if TYPE_CHECKING:
+    import httpx
+
+CHANNEL_MODULES: dict[str, str] = {
+    "ntfy": "calfsync.notify.ntfy",
+    "gotify": "calfsync.notify.gotify",
+    "pushover": "calfsync.notify.pushover",
+    "telegram": "calfsync.notify.telegram",
+    "webhook": "calfsync.notify.webhook",
+    "console": "calfsync.notify.console",
+    "apprise": "calfsync.notify.apprise_channel",
+}
+# Secret keys of each channel type, resolved by calfsync.secrets before sending.
+CHANNEL_SECRETS: dict[str, tuple[str, ...]] = {
+    "ntfy": ("token", "password"),
+    "gotify": ("token",),
+    "pushover": ("token", "user"),
+    "telegram": ("token",),
+    "webhook": ("secret",),
+    "console": (),
+    "apprise": ("urls",),
+}
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+@dataclass
+class Message:
+    """One push as every channel sees it.
+
+    ``level`` is calfsync's priority on ntfy's scale (1 min, 2 low, 3 default, 4 high, 5 urgent);
+    each channel maps it to its own. ``dedupe_key`` is stable across retries of the same push
+    (the webhook sends it as ``webhook-id``). ``alerts`` lists what the push carries, for
+    machine receivers.
+    """
+
+    title: str
+    body: str
+    level: int = 3
+    tags: list[str] = field(default_factory=list)
+    click_url: str | None = None
+    dedupe_key: str = ""
+    created_at: datetime | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    reply_topic: str | None = None
+
+
+class ChannelError(Exception):
+    """A push failed. ``retryable`` says whether a later attempt can succeed."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(redact(message))
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class RetryableError(ChannelError):
+    """Network error, timeout, 429 or 5xx: back off and try again."""
+
+    retryable = True
+
+
+class PermanentError(ChannelError):
+    """400, 401, 403, 404 (bad token, unknown chat, malformed push): a dead letter."""
+
+    retryable = False
+
+
+class Sender(Protocol):
+    def __call__(
+        self, client: httpx.Client, channel: dict[str, Any], message: Message
+    ) -> str | None: ...
+
+
+def sender_for(kind: str) -> Sender:
+    """The ``send`` function of a channel type (imports its module on first use)."""
+    try:
+        module = importlib.import_module(CHANNEL_MODULES[kind])
+    except KeyError as exc:
+        raise PermanentError(f"unknown channel type '{kind}'") from exc
+    return module.send
+
+
+def request(
+    client: httpx.Client, service: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    """Send one HTTP request and sort any failure into the taxonomy.
+
+    Returns the response only for 2xx. Messages name the service and the status with the
+    service's own error text, never the URL (it may hold a token).
+    """
+    import httpx
+
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise RetryableError(f"{service}: timed out ({type(exc).__name__})") from None
+    except httpx.TransportError as exc:
+        raise RetryableError(f"{service}: cannot connect ({_short(exc)})") from None
+    if 200 <= response.status_code < 300:
+        return response
+    detail = error_detail(response)
+    text = f"{service}: HTTP {response.status_code}" + (f": {detail}" if detail else "")
+    if response.status_code in RETRYABLE_STATUS or response.status_code >= 500:
+        raise RetryableError(
+            text, status=response.status_code, retry_after_s=_retry_after(response)
+        )
+    raise PermanentError(text + _hint(service, response.status_code), status=response.status_code)
+
+
+def error_detail(response: httpx.Response) -> str:
+    """The error text of a service's JSON (or plain) error body, shortened."""
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return response.text.strip()[:200]
+    if not isinstance(body, dict):
+        return str(body)[:200]
+    for key in ("error", "description", "errorDescription", "errors", "message"):
+        value = body.get(key)
+        if value:
+            if isinstance(value, list):
+                value = "; ".join(str(v) for v in value)
+            extra = body.get("errorDescription") if key == "error" else None
+            return f"{value}: {extra}"[:200] if extra else str(value)[:200]
+    return json.dumps(body)[:200]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        try:
+            value = response.json().get("parameters", {}).get("retry_after")  # Telegram
+        except (ValueError, AttributeError):
+            value = None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _hint(service: str, status: int) -> str:
+    if status in (401, 403):
+        return f" (check the {service} token or credentials in [[notify.channels]])"
+    if status == 404:
+        return f" (check the {service} url, topic or chat id in [[notify.channels]])"
+    return ""
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:160]

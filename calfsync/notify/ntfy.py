@@ -1,0 +1,91 @@
+"""ntfy (https://ntfy.sh or self-hosted): JSON publish to the server root.
+
+Config: ``url`` (default ``https://ntfy.sh``), ``topic``, ``token`` (access token, sent as
+``Authorization: Bearer``) or ``username`` + ``password`` (Basic auth), ``click_url``
+(a template with ``{activity_id}``, ``{strava_id}``, ``{local_date}``), ``tags`` (extra tags).
+With ``[notify] reply_topic`` set, each push carries two ``http`` action buttons that publish
+"sore" / "fine" to that topic on the same server (see :mod:`calfsync.notify.replies`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import Message, PermanentError, request
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_URL = "https://ntfy.sh"
+REPLY_SORE = "sore"
+REPLY_FINE = "fine"
+
+
+def auth_headers(channel: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header for the channel's token or username/password, if any."""
+    import httpx
+
+    if channel.get("token"):
+        return {"Authorization": f"Bearer {channel['token']}"}
+    if channel.get("username") and channel.get("password"):
+        basic = httpx.BasicAuth(channel["username"], channel["password"])
+        request_ = httpx.Request("GET", "http://x")
+        return {"Authorization": next(basic.auth_flow(request_)).headers["Authorization"]}
+    return {}
+
+
+def base_url(channel: dict[str, Any]) -> str:
+    return str(channel.get("url") or DEFAULT_URL).rstrip("/")
+
+
+def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
+    """The JSON body of ntfy's "publish as JSON" API."""
+    body: dict[str, Any] = {
+        "topic": channel["topic"],
+        "title": message.title,
+        "message": message.body,
+        "priority": max(1, min(5, message.level)),
+        "tags": list(message.tags) + list(channel.get("tags") or []),
+    }
+    if message.click_url:
+        body["click"] = message.click_url
+    if message.reply_topic:
+        url = f"{base_url(channel)}/{message.reply_topic}"
+        headers = auth_headers(channel)
+        body["actions"] = [
+            _action("Calf sore", url, REPLY_SORE, headers),
+            _action("Calf fine", url, REPLY_FINE, headers),
+        ]
+    return body
+
+
+def _action(label: str, url: str, answer: str, headers: dict[str, str]) -> dict[str, Any]:
+    action: dict[str, Any] = {
+        "action": "http",
+        "label": label,
+        "url": url,
+        "method": "POST",
+        "body": answer,
+        "clear": True,
+    }
+    if headers:
+        action["headers"] = headers
+    return action
+
+
+def send(client: httpx.Client, channel: dict[str, Any], message: Message) -> str | None:
+    """Publish one push; returns ntfy's message id."""
+    if not channel.get("topic"):
+        raise PermanentError("ntfy: no topic configured")
+    response = request(
+        client,
+        "ntfy",
+        "POST",
+        base_url(channel) + "/",
+        json=payload(channel, message),
+        headers=auth_headers(channel),
+    )
+    try:
+        return str(response.json().get("id") or "") or None
+    except ValueError:
+        return None

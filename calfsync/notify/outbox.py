@@ -1,0 +1,519 @@
+"""The durable outbox: pushes written with their alerts, claimed, sent, retried, dead-lettered.
+
+Delivery is **at-least-once**:
+
+- :func:`enqueue` writes one ``notify_outbox`` row per (alert, enabled channel) inside the
+  caller's transaction, so an alert and its pushes commit together or not at all.
+- :func:`deliver_due` claims due rows in a ``BEGIN IMMEDIATE`` transaction (state ``sending``,
+  ``claimed_by`` this flusher, a lease in ``claimed_until``). SQLite lets one writer in at a
+  time, so two flushers (the daemon and ``calfsync notify flush``) never claim the same row.
+  The push is sent outside any transaction, then the rows are marked ``sent`` (never sent
+  again), ``pending`` with a back-off (retryable error) or ``dead`` (permanent error).
+- A flusher killed after the service accepted a push but before it marked the rows leaves them
+  ``sending``; when the lease ends another flusher sends them again. That is the one duplicate
+  window; the webhook's ``webhook-id`` (the episode key) lets a receiver drop the repeat.
+
+Policy (shared/RULES.md) is applied at claim time: quiet hours defer to their end; at most
+``[notify] daily_cap`` pushes per local day per channel, bundling what is due under the most
+important alert's title; what is over the cap waits for the next local day. The webhook is
+not bundled (one request per alert) and not capped: it feeds machines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..db import rows, write_tx
+from ..model import parse_utc, utc_iso
+from ..secrets import redact, resolve_secret
+from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
+
+if TYPE_CHECKING:
+    import httpx
+    import sqlite_utils
+
+    from ..config import Config
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # a claim older than this is taken as abandoned (killed flusher)
+BACKOFF_BASE_S = 30.0
+BACKOFF_CAP_S = 3600.0
+GIVE_UP_AFTER = timedelta(days=3)  # retryable failures for this long become a dead letter
+MAX_BUNDLE = 50
+UNBUNDLED_TYPES = frozenset({"webhook"})
+DEFAULT_TIMEOUT_S = 10.0
+_random = random.Random()
+
+
+@dataclass
+class DeliveryReport:
+    """What one :func:`deliver_due` call did. Counts are pushes (messages), except
+    ``rows_sent``: outbox rows (alert × channel) those pushes carried."""
+
+    sent: int = 0
+    rows_sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    deferred: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "rows_sent": self.rows_sent,
+            "retrying": self.retrying,
+            "dead": self.dead,
+            "deferred": self.deferred,
+            "pending": self.pending,
+            "errors": list(self.errors),
+        }
+
+
+# --------------------------------------------------------------------------- enqueue
+
+
+def enqueue(db: sqlite_utils.Database, cfg: Config, alert_ids: list[int], now: datetime) -> int:
+    """Write outbox rows for the given alerts whose ``pushed`` is ``'pending'``.
+
+    Call it inside the write transaction that inserted the alerts. An alert of a run that
+    started more than ``[notify] push_window_hours`` before ``now`` (or, without a run, of an
+    older local date) is history: it is marked ``'history'`` and gets no row. Idempotent:
+    rows already there are kept. Returns the number of rows written.
+    """
+    if not alert_ids:
+        return 0
+    channels = enabled_channels(cfg)
+    window = timedelta(hours=float(cfg.section("notify")["push_window_hours"]))
+    oldest_start = utc_iso(now - window)
+    oldest_date = policy.local_day(now - window, cfg.timezone)
+    written = 0
+    with write_tx(db):
+        marks = ",".join("?" * len(alert_ids))
+        candidates = rows(
+            db,
+            f"""SELECT a.id, a.episode_key, a.local_date, act.start_time
+                FROM alerts a LEFT JOIN activities act ON act.id = a.activity_id
+                WHERE a.id IN ({marks}) AND a.pushed = 'pending'""",
+            alert_ids,
+        )
+        for alert in candidates:
+            recent = (
+                alert["start_time"] >= oldest_start
+                if alert["start_time"]
+                else alert["local_date"] >= oldest_date
+            )
+            if not recent:
+                db.execute("UPDATE alerts SET pushed = 'history' WHERE id = ?", [alert["id"]])
+                continue
+            for chan in channels:
+                cursor = db.execute(
+                    """INSERT OR IGNORE INTO notify_outbox
+                       (alert_id, channel, channel_type, dedupe_key, state, next_attempt_at,
+                        created_at)
+                       VALUES (?, ?, ?, ?, 'pending', ?, ?)""",
+                    [
+                        alert["id"],
+                        chan["name"],
+                        chan["type"],
+                        f"{chan['name']}:{alert['episode_key']}",
+                        utc_iso(now),
+                        utc_iso(now),
+                    ],
+                )
+                written += cursor.rowcount
+    return written
+
+
+def enabled_channels(cfg: Config) -> list[dict[str, Any]]:
+    return [c for c in cfg.channels if c.get("enabled", True)]
+
+
+def resolve_channel(chan: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """A copy of a channel table with its secrets read from the value, ``*_file`` or
+    ``$CREDENTIALS_DIRECTORY/<name>_<key>``."""
+    out = dict(chan)
+    for key in CHANNEL_SECRETS.get(chan["type"], ()):
+        if isinstance(chan.get(key), list):
+            for item in chan[key]:
+                resolve_secret({key: item}, key)
+            continue
+        out[key] = resolve_secret(chan, key, owner=chan["name"], env=env)
+    return out
+
+
+# --------------------------------------------------------------------------- deliver
+
+
+def deliver_due(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    now: datetime,
+    *,
+    force: bool = False,
+    worker: str | None = None,
+) -> DeliveryReport:
+    """Claim and send every push that is due at ``now``; mark each sent, retrying or dead.
+
+    ``force`` ignores back-off (``notify flush --now``) but not quiet hours or the daily cap.
+    Never raises for a failed push: failures are counted and recorded in the rows.
+    """
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    channels = {c["name"]: c for c in enabled_channels(cfg)}
+    report = DeliveryReport()
+    clients: dict[str, httpx.Client] = {}
+    tried: set[int] = set()
+    resolved: dict[str, dict[str, Any]] = {}
+    try:
+        while True:
+            claim = _claim_next(db, cfg, now, worker, force, channels, tried, report)
+            if claim is None:
+                break
+            chan_name, claimed = claim
+            tried.update(r["id"] for r in claimed)
+            chan = channels[chan_name]
+            try:
+                if chan_name not in resolved:
+                    resolved[chan_name] = resolve_channel(chan)
+                client = clients.get(chan_name) or _client(chan)
+                clients[chan_name] = client
+                message = policy.compose(
+                    claimed,
+                    chan,
+                    dedupe_key=_dedupe_key(chan, claimed),
+                    created_at=now,
+                    reply_topic=_reply_topic(cfg, chan),
+                )
+                provider_id = sender_for(chan["type"])(client, resolved[chan_name], message)
+            except ChannelError as exc:
+                _mark_failed(db, cfg, claimed, worker, now, exc, report, chan_name)
+            except Exception as exc:  # noqa: BLE001 - a bug or config problem: keep the row
+                wrapped = PermanentError(f"{chan['type']}: {type(exc).__name__}: {exc}")
+                _mark_failed(db, cfg, claimed, worker, now, wrapped, report, chan_name)
+            else:
+                _mark_sent(db, claimed, worker, now, provider_id, report)
+    finally:
+        for client in clients.values():
+            client.close()
+    report.pending = pending_count(db)
+    return report
+
+
+def _client(chan: dict[str, Any]) -> httpx.Client:
+    import httpx
+
+    from .. import __version__
+
+    timeout = float(chan.get("timeout_s") or DEFAULT_TIMEOUT_S)
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        headers={"User-Agent": f"calfsync/{__version__}"},
+        follow_redirects=False,
+    )
+
+
+def _reply_topic(cfg: Config, chan: dict[str, Any]) -> str | None:
+    if chan["type"] != "ntfy":
+        return None
+    return cfg.section("notify").get("reply_topic") or None
+
+
+def _dedupe_key(chan: dict[str, Any], claimed: list[dict[str, Any]]) -> str:
+    if chan["type"] in UNBUNDLED_TYPES or len(claimed) == 1:
+        return claimed[0]["episode_key"]
+    return claimed[0]["push_key"]
+
+
+_DUE = """
+    (o.state = 'pending' AND (:force OR o.next_attempt_at <= :now))
+    OR (o.state = 'sending' AND o.claimed_until <= :now)
+"""
+
+
+def _claim_next(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    now: datetime,
+    worker: str,
+    force: bool,
+    channels: dict[str, dict[str, Any]],
+    tried: set[int],
+    report: DeliveryReport,
+) -> tuple[str, list[dict[str, Any]]] | None:
+    """Claim the next push (one bundle or one unbundled row) atomically, or None."""
+    params = {"now": utc_iso(now), "force": 1 if force else 0}
+    tz = cfg.timezone
+    notify = cfg.section("notify")
+    with write_tx(db):
+        due = rows(
+            db,
+            f"""SELECT o.id, o.channel, o.channel_type FROM notify_outbox o
+                JOIN alerts a ON a.id = o.alert_id
+                WHERE ({_DUE}) AND a.pushed NOT IN ('history', 'imported')
+                ORDER BY o.next_attempt_at, o.id""",
+            params,
+        )
+        due = [r for r in due if r["id"] not in tried]
+        if not due:
+            return None
+        orphans = [r["id"] for r in due if r["channel"] not in channels]
+        if orphans:
+            _set_dead(db, orphans, now, "channel no longer configured (or disabled)")
+            report.dead += len(orphans)
+            _refresh_alerts(db, orphans)
+            due = [r for r in due if r["channel"] in channels]
+        quiet_end = policy.quiet_until(now, notify.get("quiet_hours"), tz)
+        if quiet_end is not None:
+            report.deferred += _defer(db, [r["id"] for r in due], quiet_end)
+            return None
+        today = policy.local_day(now, tz)
+        cap = int(notify.get("daily_cap") or 0)
+        for chan_name in dict.fromkeys(r["channel"] for r in due):
+            ids = [r["id"] for r in due if r["channel"] == chan_name]
+            if channels[chan_name]["type"] in UNBUNDLED_TYPES:
+                ids = ids[:1]
+            elif cap > 0 and _pushes_today(db, chan_name, today, now) >= cap:
+                report.deferred += _defer(db, ids, policy.next_local_day(now, tz))
+                continue
+            ids = ids[:MAX_BUNDLE]
+            push_key = f"push-{uuid.uuid4().hex}"
+            marks = ",".join("?" * len(ids))
+            db.execute(
+                f"""UPDATE notify_outbox SET state = 'sending', claimed_by = ?,
+                    claimed_until = ?, push_key = ?, push_day = ?, attempts = attempts + 1
+                    WHERE id IN ({marks})""",
+                [worker, utc_iso(now + LEASE), push_key, today, *ids],
+            )
+            claimed = rows(
+                db,
+                f"""SELECT o.id, o.alert_id, o.channel, o.attempts, o.created_at, o.push_key,
+                        a.rule, a.severity, a.title, a.body, a."values", a.episode_key,
+                        a.local_date, a.activity_id, act.strava_id, act.name AS activity_name
+                    FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
+                    LEFT JOIN activities act ON act.id = a.activity_id
+                    WHERE o.id IN ({marks}) ORDER BY o.id""",
+                ids,
+            )
+            return chan_name, claimed
+    return None
+
+
+def _pushes_today(db: sqlite_utils.Database, channel: str, day: str, now: datetime) -> int:
+    """Pushes sent (or being sent under a live claim) on ``channel`` for local ``day``."""
+    row = db.execute(
+        """SELECT COUNT(DISTINCT push_key) FROM notify_outbox
+           WHERE channel = ? AND push_day = ?
+             AND (state = 'sent' OR (state = 'sending' AND claimed_until > ?))""",
+        [channel, day, utc_iso(now)],
+    ).fetchone()
+    return int(row[0])
+
+
+def _defer(db: sqlite_utils.Database, ids: list[int], until: datetime) -> int:
+    """Move due rows to ``until`` without counting an attempt (quiet hours, daily cap)."""
+    if not ids:
+        return 0
+    marks = ",".join("?" * len(ids))
+    cursor = db.execute(
+        f"""UPDATE notify_outbox SET state = 'pending', claimed_by = NULL, claimed_until = NULL,
+            push_key = NULL, push_day = NULL, next_attempt_at = ?
+            WHERE id IN ({marks}) AND state IN ('pending', 'sending')""",
+        [utc_iso(until), *ids],
+    )
+    return cursor.rowcount
+
+
+def _mark_sent(
+    db: sqlite_utils.Database,
+    claimed: list[dict[str, Any]],
+    worker: str,
+    now: datetime,
+    provider_id: str | None,
+    report: DeliveryReport,
+) -> None:
+    ids = [r["id"] for r in claimed]
+    marks = ",".join("?" * len(ids))
+    with write_tx(db):
+        cursor = db.execute(
+            f"""UPDATE notify_outbox SET state = 'sent', sent_at = ?, claimed_by = NULL,
+                claimed_until = NULL, last_error = NULL, last_status = NULL, provider_id = ?
+                WHERE id IN ({marks}) AND state = 'sending' AND claimed_by = ?""",
+            [utc_iso(now), provider_id, *ids, worker],
+        )
+        if cursor.rowcount != len(ids):
+            log.warning(
+                "push on %s was sent but %d of its rows had been reclaimed after the lease "
+                "ended; they may be sent again (at-least-once)",
+                claimed[0]["channel"],
+                len(ids) - cursor.rowcount,
+            )
+        _refresh_alerts(db, ids)
+    report.sent += 1
+    report.rows_sent += cursor.rowcount
+    log.info("push sent on %s (%d alert(s))", claimed[0]["channel"], len(ids))
+
+
+def _mark_failed(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    claimed: list[dict[str, Any]],
+    worker: str,
+    now: datetime,
+    exc: ChannelError,
+    report: DeliveryReport,
+    chan_name: str,
+) -> None:
+    reason = redact(str(exc))
+    report.errors.append(f"{chan_name}: {reason}")
+    with write_tx(db):
+        for row in claimed:
+            expired = now - parse_utc(row["created_at"]) >= GIVE_UP_AFTER
+            if exc.retryable and not expired:
+                delay = backoff_s(row["attempts"], exc.retry_after_s)
+                db.execute(
+                    """UPDATE notify_outbox SET state = 'pending', claimed_by = NULL,
+                       claimed_until = NULL, push_key = NULL, push_day = NULL,
+                       next_attempt_at = ?, last_error = ?, last_status = ?
+                       WHERE id = ? AND claimed_by = ? AND state = 'sending'""",
+                    [
+                        utc_iso(now + timedelta(seconds=delay)),
+                        reason,
+                        exc.status,
+                        row["id"],
+                        worker,
+                    ],
+                )
+            else:
+                why = reason if not exc.retryable else f"gave up after {GIVE_UP_AFTER}: {reason}"
+                db.execute(
+                    """UPDATE notify_outbox SET state = 'dead', claimed_by = NULL,
+                       claimed_until = NULL, last_error = ?, last_status = ?
+                       WHERE id = ? AND claimed_by = ? AND state = 'sending'""",
+                    [why, exc.status, row["id"], worker],
+                )
+        _refresh_alerts(db, [r["id"] for r in claimed])
+    permanent = not exc.retryable or any(
+        now - parse_utc(r["created_at"]) >= GIVE_UP_AFTER for r in claimed
+    )
+    if permanent:
+        report.dead += 1
+        log.warning("push on %s failed permanently: %s", chan_name, reason)
+    else:
+        report.retrying += 1
+        log.info("push on %s failed, will retry: %s", chan_name, reason)
+
+
+def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
+    """Seconds to wait after the ``attempts``-th failed try: exponential from
+    :data:`BACKOFF_BASE_S`, capped at :data:`BACKOFF_CAP_S`, with jitter (50–100 %), and never
+    less than the service's ``Retry-After``."""
+    exponential = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, attempts - 1))
+    delay = exponential * (0.5 + 0.5 * _random.random())
+    if retry_after_s:
+        delay = max(delay, min(retry_after_s, 24 * 3600.0))
+    return delay
+
+
+def _set_dead(db: sqlite_utils.Database, ids: list[int], now: datetime, reason: str) -> None:
+    marks = ",".join("?" * len(ids))
+    db.execute(
+        f"""UPDATE notify_outbox SET state = 'dead', claimed_by = NULL, claimed_until = NULL,
+            last_error = ? WHERE id IN ({marks})""",
+        [reason, *ids],
+    )
+
+
+def _refresh_alerts(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
+    """Set ``alerts.pushed``: 'sent' once every row of the alert is sent, 'dead' once all are
+    final and one is dead; otherwise leave it 'pending'."""
+    if not outbox_ids:
+        return
+    marks = ",".join("?" * len(outbox_ids))
+    db.execute(
+        f"""UPDATE alerts SET pushed = CASE
+                WHEN NOT EXISTS (SELECT 1 FROM notify_outbox o
+                                 WHERE o.alert_id = alerts.id AND o.state != 'sent') THEN 'sent'
+                WHEN NOT EXISTS (SELECT 1 FROM notify_outbox o WHERE o.alert_id = alerts.id
+                                 AND o.state IN ('pending', 'sending')) THEN 'dead'
+                ELSE 'pending' END
+            WHERE id IN (SELECT alert_id FROM notify_outbox WHERE id IN ({marks}))
+              AND pushed NOT IN ('history', 'imported')""",
+        outbox_ids,
+    )
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+def pending_count(db: sqlite_utils.Database) -> int:
+    """Rows still to deliver (pending, or claimed and not yet marked)."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM notify_outbox WHERE state IN ('pending', 'sending')"
+    ).fetchone()
+    return int(row[0])
+
+
+def dead_letters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Dead rows with their alert, newest first (``last_error`` is already redacted)."""
+    return rows(
+        db,
+        """SELECT o.id, o.channel, o.channel_type, o.attempts, o.last_status, o.last_error,
+                  o.created_at, a.rule, a.local_date, a.title, a.episode_key
+           FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
+           WHERE o.state = 'dead' ORDER BY o.id DESC""",
+    )
+
+
+def retry(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> bool:
+    """Put a dead row back in the queue, due at once, with a fresh retry budget.
+
+    Returns False when no dead row has that id.
+    """
+    with write_tx(db):
+        cursor = db.execute(
+            """UPDATE notify_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?,
+               created_at = ?, push_key = NULL, push_day = NULL
+               WHERE id = ? AND state = 'dead'""",
+            [utc_iso(now), utc_iso(now), outbox_id],
+        )
+        if cursor.rowcount:
+            db.execute(
+                """UPDATE alerts SET pushed = 'pending'
+                   WHERE id = (SELECT alert_id FROM notify_outbox WHERE id = ?)""",
+                [outbox_id],
+            )
+    return bool(cursor.rowcount)
+
+
+def summary(db: sqlite_utils.Database) -> dict[str, Any]:
+    """Counts by state, the next due time and the last error, for ``calfsync status``."""
+    counts = {state: 0 for state in ("pending", "sending", "sent", "dead")}
+    for state, count in db.execute("SELECT state, COUNT(*) FROM notify_outbox GROUP BY state"):
+        counts[state] = count
+    next_due = db.execute(
+        "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE state = 'pending'"
+    ).fetchone()[0]
+    last_sent = db.execute("SELECT MAX(sent_at) FROM notify_outbox").fetchone()[0]
+    last_error = db.execute(
+        """SELECT channel, last_error FROM notify_outbox WHERE last_error IS NOT NULL
+           AND state IN ('pending', 'dead') ORDER BY id DESC LIMIT 1"""
+    ).fetchone()
+    return {
+        **counts,
+        "next_attempt_at": next_due,
+        "last_sent_at": last_sent,
+        "last_error": f"{last_error[0]}: {redact(last_error[1])}" if last_error else None,
+    }
+
+
+def utcnow() -> datetime:
+    """The current time, for the CLI (library functions take ``now``)."""
+    return datetime.now(UTC)

@@ -1,0 +1,134 @@
+"""Soreness check-in from the phone, through ntfy, with no inbound port.
+
+With ``[notify] reply_topic`` set, each ntfy push carries two buttons, "Calf sore" and
+"Calf fine", that publish ``sore`` / ``fine`` to that topic on the same ntfy server
+(:mod:`calfsync.notify.ntfy`). :func:`poll` reads the topic with ntfy's polling API
+(``GET /<topic>/json?poll=1&since=<cursor>``), records each answer in the ``soreness`` table
+(``source = 'ntfy'``) and keeps the id of the last message read in the ``state`` table, in the
+same transaction, so no answer is recorded twice or lost.
+
+Someone may also type an answer in the ntfy app: ``sore``, ``fine``, ``sore 6``, or a bare
+level ``0``–``10``. Anything else on the topic is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..db import get_state, set_state, write_tx
+from ..secrets import redact
+from . import ChannelError, request
+from .ntfy import REPLY_FINE, REPLY_SORE, auth_headers, base_url
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from ..config import Config
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "notify.reply_cursor"
+SORE_LEVEL = 5  # the "Calf sore" button: a middling level on the 0-10 scale
+_ANSWER = re.compile(r"^\s*(?:(sore|fine)\s*(\d{1,2})?|(\d{1,2}))\s*$", re.IGNORECASE)
+
+
+def parse_answer(text: str) -> int | None:
+    """Soreness level 0–10 of an answer, or None when the text is not an answer."""
+    match = _ANSWER.match(text or "")
+    if not match:
+        return None
+    word, word_level, bare = match.groups()
+    if bare is not None:
+        value = int(bare)
+    elif word.lower() == REPLY_FINE:
+        value = 0
+    else:
+        value = int(word_level) if word_level else SORE_LEVEL
+    assert word is None or word.lower() in (REPLY_SORE, REPLY_FINE)
+    return value if 0 <= value <= 10 else None
+
+
+def reply_channel(cfg: Config) -> dict[str, Any] | None:
+    """The first enabled ntfy channel: the server the buttons publish to."""
+    return next((c for c in cfg.channels if c["type"] == "ntfy" and c.get("enabled", True)), None)
+
+
+def fetch(channel: dict[str, Any], topic: str, since: str, timeout_s: float = 10.0) -> list[dict]:
+    """Read the topic's cached messages after ``since`` (a message id, or ``all``).
+
+    Raises :class:`ChannelError` (retryable or permanent) on failure.
+    """
+    import httpx
+
+    with httpx.Client(timeout=timeout_s) as client:
+        response = request(
+            client,
+            "ntfy",
+            "GET",
+            f"{base_url(channel)}/{topic}/json",
+            params={"poll": "1", "since": since},
+            headers=auth_headers(channel),
+        )
+    messages = []
+    for line in response.text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "message":
+            messages.append(event)
+    return messages
+
+
+def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
+    """Record new answers from the reply topic; returns how many soreness rows were written.
+
+    Does nothing (0) without ``reply_topic`` or an ntfy channel. A failure to reach ntfy is
+    logged and returns 0; the cursor stays, so the next poll reads the same answers.
+    """
+    from .outbox import resolve_channel
+
+    topic = cfg.section("notify").get("reply_topic")
+    chan = reply_channel(cfg) if topic else None
+    if not topic or chan is None:
+        if topic:
+            log.warning("[notify] reply_topic is set but no ntfy channel is configured")
+        return 0
+    since = get_state(db, CURSOR_KEY) or "all"
+    try:
+        channel = resolve_channel(chan)
+        messages = fetch(channel, topic, since, float(chan.get("timeout_s") or 10.0))
+    except ChannelError as exc:
+        log.warning("cannot read soreness answers from ntfy: %s", redact(str(exc)))
+        return 0
+    tz = cfg.timezone
+    written = 0
+    with write_tx(db):
+        for msg in sorted(messages, key=lambda m: (m.get("time", 0), m.get("id", ""))):
+            level = parse_answer(str(msg.get("message", "")))
+            note = f"ntfy:{msg.get('id')}"
+            if level is None:
+                continue
+            exists = db.execute(
+                "SELECT 1 FROM soreness WHERE source = 'ntfy' AND note = ?", [note]
+            ).fetchone()
+            if exists:
+                continue
+            when = datetime.fromtimestamp(int(msg.get("time") or now.timestamp()), UTC)
+            db.execute(
+                "INSERT INTO soreness (local_date, level, note, source) VALUES (?, ?, ?, 'ntfy')",
+                [when.astimezone(tz).date().isoformat(), level, note],
+            )
+            written += 1
+        if messages:
+            set_state(db, CURSOR_KEY, str(messages[-1]["id"]))
+    if written:
+        log.info("recorded %d soreness answer(s) from ntfy", written)
+    return written
