@@ -245,6 +245,7 @@ class Daemon:
         self.results: dict[str, StepResult] = {}
         self.scheduler: Any = None
         self._lock_handle: IO[str] | None = None
+        self._keeper: Any = None
 
     # ---- lifecycle
 
@@ -283,6 +284,9 @@ class Daemon:
             return self._finish()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            if self._keeper is not None:
+                self._keeper.close()
+                self._keeper = None
             if self._lock_handle is not None:
                 self._lock_handle.close()
                 self._lock_handle = None
@@ -534,8 +538,10 @@ class Daemon:
         return open_db(cfg.db_path)
 
     def _check_database(self) -> None:
-        db = self._open_db(self.cfg)  # creates and migrates, or raises with the fix
-        db.close()
+        """Create and migrate the database (or raise with the fix), and keep this connection
+        open while the daemon runs: with a connection open the ``-wal`` and ``-shm`` files stay,
+        which a runner's read-only reader (``?mode=ro``, no write access to the folder) needs."""
+        self._keeper = self._open_db(self.cfg)
 
     def _state_time(self, key: str, cfg: Config) -> datetime | None:
         from .db import get_state

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fakes.base import Request, json_response
+from fakes.ntfy import FakeNtfy
+
 from calfsync.fitwriter import SessionSpec, encode_activity
-from tests.fakes.base import Request, json_response
-from tests.fakes.ntfy import FakeNtfy
 
 CALFSYNC = [sys.executable, "-m", "calfsync.cli"]
 

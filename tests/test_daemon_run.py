@@ -1,0 +1,217 @@
+"""``calfsync run`` as a real subprocess: inbox to activity to push, signals, the lock, reload,
+sd_notify, and a reader and a foreign writer on the same database."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from daemon_support import (
+    CALFSYNC,
+    Daemon,
+    HealthyNtfy,
+    NotifySocket,
+    daemon_config,
+    drop_file,
+    fit_run,
+    training_history,
+    utcnow,
+    wait_until,
+    write_config,
+)
+
+
+def count(db: Path, sql: str = "SELECT COUNT(*) FROM activities") -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def ntfy():
+    with HealthyNtfy() as server:
+        yield server
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return tmp_path, inbox, tmp_path / "calfsync.db"
+
+
+def test_fit_file_in_inbox_becomes_activity_and_fresh_trigger_pushes(setup, ntfy) -> None:
+    tmp, inbox, db = setup
+    now = utcnow()
+    history = training_history(now - timedelta(days=3), weeks=6)  # old: recorded, never pushed
+    for name, data in history:
+        drop_file(inbox, name, data)
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox, ntfy_url=ntfy.url))
+    daemon = Daemon(config, tmp / "daemon.log")
+    try:
+        wait_until(lambda: count(db) == len(history), 60, "the history to be imported")
+        assert ntfy.pushes() == []  # runs older than 72 hours never push
+        # Six weeks of 8 km, then a 16 km run this morning: S1 (rapid rise in mileage).
+        drop_file(inbox, "long.fit", fit_run(now - timedelta(hours=2), 16.0))
+        wait_until(lambda: count(db) == len(history) + 1, 30, "the new run to be imported")
+        pushes = wait_until(lambda: ntfy.pushes("calves"), 30, "a push to the ntfy topic")
+        assert count(db, "SELECT COUNT(*) FROM alerts WHERE rule = 'S1'") >= 1
+        assert "16" in pushes[0]["message"]
+        pushed = count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state = 'sent'")
+        assert pushed >= 1
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.log()
+    assert "calfsync daemon stopped" in daemon.log()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signals_exit_zero(setup, signum: int) -> None:
+    tmp, inbox, _db = setup
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox))
+    daemon = Daemon(config, tmp / "daemon.log")
+    try:
+        daemon.wait_log("daemon started")
+        daemon.signal(signum)
+        assert daemon.wait(20) == 0
+    finally:
+        daemon.kill()
+    assert f"{signal.Signals(signum).name}: stopping" in daemon.log()
+
+
+def test_second_daemon_on_the_same_database_is_refused(setup) -> None:
+    tmp, inbox, db = setup
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox))
+    first = Daemon(config, tmp / "first.log")
+    try:
+        first.wait_log("daemon started")
+        second = subprocess.run(
+            [*CALFSYNC, "--config", str(config), "run"], capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+        assert str(first.proc.pid) in second.stderr
+        assert first.proc.poll() is None  # the first one keeps going
+        # and still works
+        drop_file(inbox, "a.fit", fit_run(utcnow() - timedelta(days=10), 5.0))
+        wait_until(lambda: count(db) == 1, 30, "the first daemon to import")
+    finally:
+        assert first.stop() == 0
+
+
+def test_sighup_reloads_the_configuration(setup) -> None:
+    tmp, inbox, db = setup
+    other = tmp / "other-inbox"
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox))
+    daemon = Daemon(config, tmp / "daemon.log")
+    try:
+        daemon.wait_log("daemon started")
+        write_config(config, daemon_config(tmp, inbox=other))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log("configuration reloaded")
+        assert other.is_dir()  # the new inbox was created
+        drop_file(other, "b.fit", fit_run(utcnow() - timedelta(days=10), 6.0))
+        wait_until(lambda: count(db) == 1, 30, "a file in the new inbox to be imported")
+
+        # A broken file on SIGHUP keeps the running configuration.
+        config.write_text("[daemon]\nscan_seconds = 'often'\n")
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log("configuration not reloaded")
+        drop_file(other, "c.fit", fit_run(utcnow() - timedelta(days=9), 7.0))
+        wait_until(lambda: count(db) == 2, 30, "the daemon to keep scanning the new inbox")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_sd_notify_ready_status_watchdog_stopping(setup) -> None:
+    tmp, inbox, _db = setup
+    sock = NotifySocket(tmp / "notify.sock")
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox))
+    env = {"NOTIFY_SOCKET": str(sock.path), "WATCHDOG_USEC": "400000"}
+    daemon = Daemon(config, tmp / "daemon.log", env)
+    try:
+        wait_until(lambda: "READY=1" in sock.fields(), 20, "READY=1")
+        wait_until(lambda: sock.fields().count("WATCHDOG=1") >= 2, 20, "two watchdog pings")
+        wait_until(
+            lambda: any(f.startswith("STATUS=fit ok") for f in sock.fields()), 20, "a STATUS line"
+        )
+        assert f"MAINPID={daemon.proc.pid}" in sock.fields()
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(20) == 0
+        wait_until(lambda: "STOPPING=1" in sock.fields(), 5, "STOPPING=1")
+    finally:
+        daemon.kill()
+        sock.close()
+
+
+READER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], uri=True, isolation_level=None)
+conn.execute("BEGIN")
+print(conn.execute("SELECT COUNT(*) FROM activities").fetchone()[0], flush=True)
+sys.stdin.readline()  # hold the read transaction until told
+print(conn.execute("SELECT COUNT(*) FROM activities").fetchone()[0], flush=True)
+conn.execute("COMMIT")
+"""
+
+WRITER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")  # the write lock, as another tool holding a write would
+conn.execute("INSERT INTO state(key, value) VALUES ('foreign.writer', 'was here')")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))  # longer than a scan interval, shorter than busy_timeout
+conn.execute("COMMIT")
+print("released", flush=True)
+"""
+
+
+def test_a_reader_never_blocks_a_cycle_and_a_foreign_writer_only_delays_it(setup) -> None:
+    tmp, inbox, db = setup
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox))
+    daemon = Daemon(config, tmp / "daemon.log")
+    try:
+        daemon.wait_log("daemon started")
+        drop_file(inbox, "one.fit", fit_run(utcnow() - timedelta(days=20), 5.0))
+        wait_until(lambda: count(db) == 1, 30, "the first import")
+
+        # A runner's read-only session holding a read transaction (a snapshot).
+        reader = subprocess.Popen(
+            [sys.executable, "-c", READER, f"file:{db}?mode=ro"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert reader.stdout.readline().strip() == "1"
+        drop_file(inbox, "two.fit", fit_run(utcnow() - timedelta(days=19), 6.0))
+        wait_until(lambda: count(db) == 2, 30, "an import while a reader holds a snapshot")
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "1"  # its snapshot did not move
+        assert reader.wait(10) == 0
+
+        # Another process holding the write lock: the cycle waits (busy_timeout), then runs.
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db), "3"], stdout=subprocess.PIPE, text=True
+        )
+        assert writer.stdout.readline().strip() == "locked"
+        drop_file(inbox, "three.fit", fit_run(utcnow() - timedelta(days=18), 7.0))
+        assert writer.stdout.readline().strip() == "released"
+        assert writer.wait(10) == 0
+        wait_until(lambda: count(db) == 3, 30, "the import once the lock is released")
+        assert daemon.proc.poll() is None
+        assert "step failed" not in daemon.log()
+        assert count(db, "SELECT COUNT(*) FROM state WHERE key = 'foreign.writer'") == 1
+    finally:
+        assert daemon.stop() == 0
