@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "alerts": "calfsync.alerts_cli:alerts_cmd",
     "shoes": "calfsync.shoes:shoes_group",
     "sore": "calfsync.soreness:sore_cmd",
+    "auth": "calfsync.strava_auth:auth_group",
 }
 
 HELP_LINES: dict[str, str] = {
@@ -42,6 +43,7 @@ HELP_LINES: dict[str, str] = {
     "alerts": "List stored alerts, newest first.",
     "shoes": "List shoes; add, set drop/retirement, assign a run to a shoe.",
     "sore": "Log calf soreness (0-10) or list the log; pain over a week raises P1.",
+    "auth": "Authorize calfsync with Strava (`auth strava`, works on a headless server).",
 }
 
 

@@ -85,6 +85,7 @@ class Fault:
     kind: str
     path: str | None  # a path prefix the fault applies to; None: any API path
     times: int = 1
+    query: dict[str, str] | None = None  # only requests with these query parameters
 
 
 @dataclass
@@ -274,9 +275,16 @@ class FakeStrava:
             self.state.access = {k: 0 for k in self.state.access}
 
     # faults, limits, log
-    def fail(self, kind: str, path: str | None = None, times: int = 1) -> None:
+    def fail(
+        self,
+        kind: str,
+        path: str | None = None,
+        times: int = 1,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with fault ``kind``."""
         with self.lock:
-            self.state.faults.append(Fault(kind, path, times))
+            self.state.faults.append(Fault(kind, path, times, query))
 
     def new_window(self) -> None:
         with self.lock:
@@ -300,12 +308,14 @@ class FakeStrava:
             self.state.seen.clear()
 
     # serving
-    def _take_fault(self, path: str) -> str | None:
+    def _take_fault(self, path: str, query: dict[str, str]) -> str | None:
         with self.lock:
             for fault in self.state.faults:
                 if fault.path is None and not path.startswith("/api/"):
                     continue
                 if fault.path is not None and not path.startswith(fault.path):
+                    continue
+                if fault.query and any(query.get(k) != v for k, v in fault.query.items()):
                     continue
                 fault.times -= 1
                 if fault.times <= 0:
@@ -366,7 +376,7 @@ class FakeStrava:
     def _route(
         self, method: str, path: str, query: dict[str, str], body: bytes, req: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        fault = self._take_fault(path)
+        fault = self._take_fault(path, query)
         if path.startswith("/oauth/"):
             if fault:
                 return self._fault(fault, rate=False)
