@@ -371,7 +371,8 @@ def _record_failure(
             state, text = "needs_auth", "not authorized yet: run `calfsync auth strava`"
         else:
             state = "needs_reauth"
-            text = text if NEEDS_REAUTH_MESSAGE in text else f"{NEEDS_REAUTH_MESSAGE} ({text})"
+            if NEEDS_REAUTH_MESSAGE not in text:
+                text = f"{NEEDS_REAUTH_MESSAGE} ({text})"
             set_state(db, K_REJECTED, _fingerprint(tokens.refresh_token))
     else:
         state = "error"

@@ -585,10 +585,7 @@ class StravaClient:
         except exc.Fault as err:
             status = getattr(err.response, "status_code", 0)
             if status in (400, 401):
-                raise StravaAuthError(
-                    f"Strava rejected the refresh token ({_reason(err)}): needs "
-                    "re-authorization: run `calfsync auth strava`"
-                ) from err
+                raise StravaAuthError(f"Strava rejected the refresh token: {_reason(err)}") from err
             if isinstance(err, exc.ApplicationInactive):
                 raise StravaInactive(INACTIVE_MESSAGE) from err
             raise StravaUnavailable(f"Strava's token endpoint failed: {_reason(err)}") from err
@@ -614,8 +611,8 @@ class StravaClient:
                     self.rate.check_budget(now)
                     continue
                 raise StravaAuthError(
-                    f"Strava refused a freshly refreshed token ({_reason(err)}): needs "
-                    "re-authorization with the read scopes: run `calfsync auth strava`"
+                    f"Strava refused a freshly refreshed token ({_reason(err)}); grant the "
+                    "activity:read_all and profile:read_all scopes"
                 ) from err
             except exc.ApplicationInactive as err:
                 raise StravaInactive(INACTIVE_MESSAGE) from err
