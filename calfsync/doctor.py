@@ -213,7 +213,7 @@ def check_channel(chan: dict[str, Any]) -> Check:
                         "server is up",
                     )
                 return Check(name, "ok", f"ntfy {shown} healthy")
-            response = client.head(base if kind != "webhook" else _origin(base))
+            response = client.get(base if kind != "webhook" else _origin(base))
     except httpx.HTTPError as exc:
         return Check(
             name,

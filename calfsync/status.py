@@ -27,6 +27,7 @@ import click
 from .config import Config
 from .errors import CalfsyncError
 from .model import parse_utc
+from .secrets import redact
 
 STEPS = ("fit", "strava", "evaluate", "deliver", "nightly")
 STALE_INTERVALS = 3
@@ -190,6 +191,35 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
     }
 
 
+def config_secrets(cfg: Config) -> list[str]:
+    """Every secret value the configuration holds or points to (files that cannot be read,
+    say from a runner's account, are skipped), so output can be scrubbed of them."""
+    from .secrets import SECRET_KEYS
+
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in SECRET_KEYS and isinstance(value, str):
+                    found.append(value)
+                elif key in SECRET_KEYS and isinstance(value, list):
+                    found.extend(v for v in value if isinstance(v, str))
+                elif key.endswith("_file") and key[: -len("_file")] in SECRET_KEYS and value:
+                    try:
+                        found.append(Path(str(value)).expanduser().read_text().strip())
+                    except OSError:
+                        pass
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(cfg.data)
+    return [s for s in found if s]
+
+
 def _pushes(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
     counts = dict.fromkeys(("pending", "sending", "sent", "dead"), 0)
     try:
@@ -204,8 +234,6 @@ def _pushes(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
         "AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1",
     )
     if last_error:
-        from .secrets import redact
-
         last_error = redact(last_error)
     return {
         "pending": counts["pending"] + counts["sending"],
@@ -301,9 +329,7 @@ def status_cmd(obj: Any, as_json: bool) -> None:
         report = collect(conn, cfg, now)
     finally:
         conn.close()
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        click.echo(render(report, now))
+    text = json.dumps(report, indent=2) if as_json else render(report, now)
+    click.echo(redact(text, config_secrets(cfg)))
     if not report["ok"]:
         raise SystemExit(1)
