@@ -215,3 +215,26 @@ def test_a_reader_never_blocks_a_cycle_and_a_foreign_writer_only_delays_it(setup
         assert count(db, "SELECT COUNT(*) FROM state WHERE key = 'foreign.writer'") == 1
     finally:
         assert daemon.stop() == 0
+
+
+def test_sigterm_lets_the_step_in_progress_finish(setup, ntfy) -> None:
+    tmp, inbox, db = setup
+    now = utcnow()
+    drop_file(inbox, "before-layoff.fit", fit_run(now - timedelta(days=30), 8.0))
+    config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox, ntfy_url=ntfy.url))
+    daemon = Daemon(config, tmp / "daemon.log")
+    try:
+        wait_until(lambda: count(db) == 1, 30, "the old run to be imported")
+        ntfy.hold()  # the service accepts the next push, then answers only when released
+        drop_file(inbox, "comeback.fit", fit_run(now - timedelta(hours=1), 6.0))  # RET1
+        assert ntfy.held.wait(30), daemon.log()
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_log("SIGTERM: stopping after the fit step")
+        assert daemon.proc.poll() is None  # still finishing the push
+        ntfy.release()
+        assert daemon.wait(30) == 0
+    finally:
+        daemon.kill()
+    assert len(ntfy.pushes("calves")) == 1
+    assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state = 'sent'") >= 1
+    assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state != 'sent'") == 0
