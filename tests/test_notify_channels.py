@@ -44,14 +44,25 @@ def _setup(kind: str) -> tuple[FakeService, dict[str, Any]]:
         fake: FakeService = FakeNtfy(token="tk_ntfysecret")
         return fake, {"type": "ntfy", "name": "n", "topic": "calf", "token": "tk_ntfysecret"}
     if kind == "gotify":
-        return FakeGotify("AppTokenGotify1"), {"type": "gotify", "name": "g",
-                                               "token": "AppTokenGotify1"}
+        return FakeGotify("AppTokenGotify1"), {
+            "type": "gotify",
+            "name": "g",
+            "token": "AppTokenGotify1",
+        }
     if kind == "pushover":
         return FakePushover("apptokpushover", "userkeypushover"), {
-            "type": "pushover", "name": "p", "token": "apptokpushover", "user": "userkeypushover"}
+            "type": "pushover",
+            "name": "p",
+            "token": "apptokpushover",
+            "user": "userkeypushover",
+        }
     if kind == "telegram":
-        return FakeTelegram(TG_TOKEN, {"777"}), {"type": "telegram", "name": "t",
-                                                 "token": TG_TOKEN, "chat_id": "777"}
+        return FakeTelegram(TG_TOKEN, {"777"}), {
+            "type": "telegram",
+            "name": "t",
+            "token": TG_TOKEN,
+            "chat_id": "777",
+        }
     secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
     return FakeWebhook(secret), {"type": "webhook", "name": "w", "secret": secret}
 
@@ -154,8 +165,13 @@ def test_wrong_credentials_are_permanent_with_the_services_reason(
         _send(chan)
     expected = {"ntfy": 401, "gotify": 401, "pushover": 400, "telegram": 401, "webhook": 401}
     assert info.value.status == expected[kind]
-    reason = {"ntfy": "unauthorized", "gotify": "valid access token", "pushover": "token is invalid",
-              "telegram": "Unauthorized", "webhook": "invalid signature"}
+    reason = {
+        "ntfy": "unauthorized",
+        "gotify": "valid access token",
+        "pushover": "token is invalid",
+        "telegram": "Unauthorized",
+        "webhook": "invalid signature",
+    }
     assert reason[kind] in str(info.value)
     assert fake.requests == []
 
@@ -176,8 +192,14 @@ def test_real_bad_requests_are_permanent() -> None:
 
 def test_ntfy_basic_auth_and_open_server() -> None:
     with FakeNtfy(users={"runner": "pa55word"}) as fake:
-        chan = {"type": "ntfy", "name": "n", "topic": "calf", "url": fake.url,
-                "username": "runner", "password": "pa55word"}
+        chan = {
+            "type": "ntfy",
+            "name": "n",
+            "topic": "calf",
+            "url": fake.url,
+            "username": "runner",
+            "password": "pa55word",
+        }
         _send(chan)
         assert fake.requests[0].header("authorization").startswith("Basic ")
         chan.pop("password")
@@ -188,21 +210,35 @@ def test_ntfy_basic_auth_and_open_server() -> None:
 
 def test_low_level_maps_to_each_services_quiet_priority() -> None:
     with FakeTelegram(TG_TOKEN, {"777"}) as fake:
-        chan = {"type": "telegram", "name": "t", "token": TG_TOKEN, "chat_id": "777",
-                "url": fake.url}
+        chan = {
+            "type": "telegram",
+            "name": "t",
+            "token": TG_TOKEN,
+            "chat_id": "777",
+            "url": fake.url,
+        }
         _send(chan, _message(level=2))
         assert fake.requests[0].json()["disable_notification"] is True
     with FakePushover("a" * 10, "u" * 10) as fake:
-        chan = {"type": "pushover", "name": "p", "token": "a" * 10, "user": "u" * 10,
-                "url": fake.url}
+        chan = {
+            "type": "pushover",
+            "name": "p",
+            "token": "a" * 10,
+            "user": "u" * 10,
+            "url": fake.url,
+        }
         _send(chan, _message(level=2))
         assert fake.requests[0].form()["priority"] == "-1"
 
 
 def test_webhook_without_secret_and_with_extra_headers() -> None:
     with FakeWebhook() as fake:
-        chan = {"type": "webhook", "name": "w", "url": fake.url + "/in",
-                "headers": {"X-Env": "test"}}
+        chan = {
+            "type": "webhook",
+            "name": "w",
+            "url": fake.url + "/in",
+            "headers": {"X-Env": "test"},
+        }
         _send(chan)
         req = fake.requests[0]
         assert req.header("x-env") == "test" and req.header("webhook-signature") is None

@@ -15,8 +15,9 @@ Delivery is **at-least-once**:
 
 Policy (shared/RULES.md) is applied at claim time: quiet hours defer to their end; at most
 ``[notify] daily_cap`` pushes per local day per channel, bundling what is due under the most
-important alert's title; what is over the cap waits for the next local day. The webhook is
-not bundled (one request per alert) and not capped: it feeds machines.
+important alert's title; what is over the cap waits for the next local day. ``daily_cap = 0``
+turns the cap off: one push per alert. The webhook is never bundled (one request per alert)
+nor capped: it feeds machines.
 """
 
 from __future__ import annotations
@@ -253,15 +254,14 @@ def _claim_next(
     tz = cfg.timezone
     notify = cfg.section("notify")
     with write_tx(db):
-        due = rows(
-            db,
-            f"""SELECT o.id, o.channel, o.channel_type FROM notify_outbox o
+        cursor = db.execute(
+            f"""SELECT o.id, o.channel FROM notify_outbox o
                 JOIN alerts a ON a.id = o.alert_id
                 WHERE ({_DUE}) AND a.pushed NOT IN ('history', 'imported')
                 ORDER BY o.next_attempt_at, o.id""",
             params,
         )
-        due = [r for r in due if r["id"] not in tried]
+        due = [{"id": i, "channel": c} for i, c in cursor.fetchall() if i not in tried]
         if not due:
             return None
         orphans = [r["id"] for r in due if r["channel"] not in channels]
@@ -278,7 +278,7 @@ def _claim_next(
         cap = int(notify.get("daily_cap") or 0)
         for chan_name in dict.fromkeys(r["channel"] for r in due):
             ids = [r["id"] for r in due if r["channel"] == chan_name]
-            if channels[chan_name]["type"] in UNBUNDLED_TYPES:
+            if channels[chan_name]["type"] in UNBUNDLED_TYPES or cap <= 0:
                 ids = ids[:1]
             elif cap > 0 and _pushes_today(db, chan_name, today, now) >= cap:
                 report.deferred += _defer(db, ids, policy.next_local_day(now, tz))
@@ -373,11 +373,12 @@ def _mark_failed(
 ) -> None:
     reason = redact(str(exc))
     report.errors.append(f"{chan_name}: {reason}")
+    # One delay for the whole bundle, so its rows stay together for the next try.
+    delay = backoff_s(max(r["attempts"] for r in claimed), exc.retry_after_s)
     with write_tx(db):
         for row in claimed:
             expired = now - parse_utc(row["created_at"]) >= GIVE_UP_AFTER
             if exc.retryable and not expired:
-                delay = backoff_s(row["attempts"], exc.retry_after_s)
                 db.execute(
                     """UPDATE notify_outbox SET state = 'pending', claimed_by = NULL,
                        claimed_until = NULL, push_key = NULL, push_day = NULL,

@@ -1,0 +1,138 @@
+"""Two flushers at once never send a row twice; a flusher killed after the service accepted a
+push but before it marked the row makes the one documented duplicate (at-least-once)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fakes.ntfy import FakeNtfy
+from fakes.webhook import FakeWebhook
+from notify_support import NOW, alert_and_enqueue, make_config, states
+
+from calfsync.db import open_db
+from calfsync.notify import outbox
+
+SUPPORT = Path(__file__).parent / "notify_support.py"
+
+
+def _raw_config(channels: list[dict[str, Any]], **notify: Any) -> dict[str, Any]:
+    return {"athlete": {"timezone": "UTC"}, "notify": {"channels": channels, **notify}}
+
+
+def _queue(db_path: Path, raw: dict[str, Any], n: int) -> None:
+    db = open_db(db_path)
+    cfg = make_config(
+        raw["notify"]["channels"], **{k: v for k, v in raw["notify"].items() if k != "channels"}
+    )
+    for i in range(n):
+        alert_and_enqueue(db, cfg, "S1", f"S1:run-{i:03d}", title=f"push {i:03d}")
+    db.conn.close()
+
+
+def test_two_flusher_threads_with_their_own_connections_send_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    with FakeNtfy() as ntfy, FakeWebhook() as hook:
+        raw = _raw_config(
+            [
+                {"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"},
+                {"type": "webhook", "name": "hook", "url": hook.url},
+            ],
+            daily_cap=0,
+        )
+        _queue(tmp_path / "c.db", raw, 40)
+        ntfy.delay_next(0.01, n=80)  # keep sends slow enough for the flushers to overlap
+        cfg = make_config(raw["notify"]["channels"], daily_cap=0)
+        reports: list[outbox.DeliveryReport] = []
+        barrier = threading.Barrier(2)
+
+        def flush(name: str) -> None:
+            db = open_db(tmp_path / "c.db")
+            barrier.wait()
+            reports.append(outbox.deliver_due(db, cfg, NOW, worker=name))
+            db.conn.close()
+
+        threads = [threading.Thread(target=flush, args=(f"w{i}",)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        titles = Counter(m["title"] for m in ntfy.pushes())
+        assert len(titles) == 40 and set(titles.values()) == {1}
+        assert len(hook.seen_ids) == 40 and len(set(hook.seen_ids)) == 40
+        assert sum(r.sent for r in reports) == 80
+        assert states(open_db(tmp_path / "c.db")) == {"sent": 80}
+
+
+def test_two_flusher_processes_send_nothing_twice(tmp_path: Path) -> None:
+    with FakeNtfy() as ntfy:
+        raw = _raw_config(
+            [{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}], daily_cap=0
+        )
+        db_path = tmp_path / "p.db"
+        _queue(db_path, raw, 60)
+        ntfy.delay_next(0.005, n=60)
+        args = [
+            sys.executable,
+            str(SUPPORT),
+            "flush",
+            str(db_path),
+            json.dumps(raw),
+            NOW.isoformat(),
+        ]
+        procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+        assert all(p.returncode == 0 for p in procs)
+        titles = Counter(m["title"] for m in ntfy.pushes())
+        assert len(titles) == 60 and set(titles.values()) == {1}
+        assert sum(o["sent"] for o in outputs) == 60
+        assert states(open_db(db_path)) == {"sent": 60}
+
+
+def test_killed_after_send_before_mark_is_resent_once_after_the_lease(tmp_path: Path) -> None:
+    with FakeNtfy() as ntfy:
+        raw = _raw_config([{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}])
+        db_path = tmp_path / "k.db"
+        _queue(db_path, raw, 1)
+        ntfy.hold()  # the service stores the push, then the answer is held back
+        args = [
+            sys.executable,
+            str(SUPPORT),
+            "flush",
+            str(db_path),
+            json.dumps(raw),
+            NOW.isoformat(),
+        ]
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        try:
+            assert ntfy.held.wait(60), "the flusher never reached the service"
+            os.kill(proc.pid, signal.SIGKILL)  # killed after the send, before the mark
+            proc.wait(30)
+        finally:
+            ntfy.release()
+        assert len(ntfy.pushes()) == 1
+        db = open_db(db_path)
+        assert states(db) == {"sending": 1}
+        assert outbox.pending_count(db) == 1  # `notify flush` keeps exiting 1 meanwhile
+        cfg = make_config(raw["notify"]["channels"])
+        # While the lease runs, nobody else may send it.
+        assert outbox.deliver_due(db, cfg, NOW + timedelta(minutes=4)).sent == 0
+        assert len(ntfy.pushes()) == 1
+        # Once the lease has ended it is sent again: the documented duplicate.
+        report = outbox.deliver_due(db, cfg, NOW + outbox.LEASE + timedelta(seconds=1))
+        assert report.sent == 1
+        pushes = ntfy.pushes()
+        assert len(pushes) == 2 and pushes[0]["title"] == pushes[1]["title"]
+        assert states(db) == {"sent": 1}
+        # And never again after that.
+        assert outbox.deliver_due(db, cfg, NOW + timedelta(days=2), force=True).sent == 0
+        assert len(ntfy.pushes()) == 2
