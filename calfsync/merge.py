@@ -19,6 +19,9 @@ CROSS_SOURCE_WINDOW_S = 120
 CROSS_SOURCE_TOLERANCE = 0.05
 # The widest window any match uses: callers fetch candidates starting within it.
 CANDIDATE_WINDOW_S = max(FILE_DUP_WINDOW_S, CROSS_SOURCE_WINDOW_S)
+# A Strava ``external_id`` naming a device file links the two whatever their start times say
+# (a clock fixed on Strava, a time zone mistake), within a day.
+EXTERNAL_ID_WINDOW_S = 86_400
 
 DEVICE_FIELDS = (
     "start_time", "local_date", "utc_offset_s", "sub_sport", "distance_m", "moving_time_s",
@@ -44,6 +47,12 @@ def _stem(name: str | None) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0].lower()
 
 
+def names_same_file(a: str | None, b: str | None) -> bool:
+    """Whether two ``external_id`` values name one device file (``123.fit``, ``123.fit.gz``)."""
+    stem = _stem(a)
+    return bool(stem) and stem == _stem(b)
+
+
 def is_same(row: dict[str, Any], new: Activity) -> bool:
     """Whether stored ``row`` and ``new`` describe the same activity."""
     if new.source == "strava" and row.get("strava_id") not in (None, new.strava_id):
@@ -58,8 +67,7 @@ def is_same(row: dict[str, Any], new: Activity) -> bool:
         )
     if new.source == "strava" and not has_fit:
         return row.get("strava_id") == new.strava_id
-    stem = _stem(row.get("external_id"))
-    if stem and stem == _stem(new.external_id):
+    if names_same_file(row.get("external_id"), new.external_id):
         return True
     return (
         row["sport"] == new.sport

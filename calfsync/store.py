@@ -95,6 +95,19 @@ def _lookup(db: sqlite_utils.Database, act: Activity) -> dict[str, Any] | None:
         "SELECT * FROM activities WHERE start_time BETWEEN ? AND ? AND deleted = 0",
         [utc_iso(act.start_time - window), utc_iso(act.start_time + window)],
     )
+    if act.external_id:  # a Strava upload naming a device file (or the file of one)
+        wide = timedelta(seconds=merge.EXTERNAL_ID_WINDOW_S)
+        known = {r["id"] for r in candidates}
+        candidates += [
+            r
+            for r in rows(
+                db,
+                "SELECT * FROM activities WHERE start_time BETWEEN ? AND ? AND deleted = 0 "
+                "AND external_id IS NOT NULL",
+                [utc_iso(act.start_time - wide), utc_iso(act.start_time + wide)],
+            )
+            if r["id"] not in known and merge.names_same_file(r["external_id"], act.external_id)
+        ]
     return merge.find_match(act, candidates)
 
 
