@@ -63,7 +63,7 @@ def test_folder_of_good_and_bad_files(tmp_path: Path, workers: int) -> None:
     assert [a["distance_m"] for a in acts] == [9000, 10000, 11000, 12000, 13000, 10000]
     assert summary.changed_dates == {f"2026-03-0{d}" for d in (1, 2, 3, 4, 5, 9)}
     assert acts[0]["local_date"] == "2026-03-01"
-    assert json.loads(acts[0]["fit_raw"])["session"]["sport"] == "running"
+    assert json.loads(acts[0]["fit_raw"])["sport"] == "running"
 
 
 def test_zip_with_nested_folders_zips_and_non_fit_entries(tmp_path: Path) -> None:

@@ -683,13 +683,15 @@ def _from_session(
     hrs = [h for h in seg.rec_hr[lo:hi] if h is not None]
     avg_hr = session.get("avg_heart_rate")
     max_hr = session.get("max_heart_rate")
+    # The session summary at the top level (json_extract(fit_raw, '$.total_ascent')), with the
+    # messages around it that a later rule might need.
     raw = _clean(
         {
-            "session": session,
+            **session,
             "laps": laps,
             "file_id": seg.file_id,
             "activity": seg.activity,
-            "sport": seg.sport,
+            "sport_message": seg.sport,
         }
     )
     return Activity(
@@ -757,10 +759,9 @@ def _from_records(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity:
         external_id=_file_name(label),
         raw=_clean(
             {
-                "session": None,
                 "laps": seg.laps,
                 "file_id": seg.file_id,
-                "sport": seg.sport,
+                "sport_message": seg.sport,
                 "salvaged_from_records": hi - lo,
             }
         ),
