@@ -1,0 +1,201 @@
+"""Daemon figures: ``calfsync --help`` start-up, idle RSS and CPU of ``calfsync run``, and the
+time from a FIT file landing in the inbox to its push being queued.
+
+    .venv/bin/python bench/daemon.py            # full run (about 5 minutes: real intervals)
+    .venv/bin/python bench/daemon.py --quick    # one-second scans, shorter idle window
+
+Targets (issue 5): idle RSS <= 60 MB, idle CPU ~ 0, --help <= 0.3 s, inbox to queued push
+<= 90 s with the default one-minute scan.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from daemon_support import drop_file, fit_run  # noqa: E402
+
+ENTRY = Path(sys.executable).parent / "calfsync"  # the installed console script
+CALFSYNC = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "calfsync.cli"]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def help_startup(runs: int = 15) -> tuple[float, float]:
+    """Median and best wall time of ``calfsync --help`` in a fresh interpreter."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([*CALFSYNC, "--help"], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def heavy_imports(limit: int = 8) -> list[tuple[str, float]]:
+    """The slowest cumulative imports on the ``--help`` path (python -X importtime)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "calfsync.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _self_us, cumulative_us, raw = line.split(":", 1)[1].split("|")
+        depth = len(raw) - len(raw.lstrip())
+        if depth <= 3:  # top-level imports and their direct children
+            rows.append((raw.strip(), int(cumulative_us) / 1e6))
+    return sorted(rows, key=lambda r: -r[1])[:limit]
+
+
+def write_config(folder: Path, scan_s: int, flush_s: int) -> Path:
+    inbox = folder / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.toml"
+    path.write_text(
+        f'[database]\npath = "{folder / "calfsync.db"}"\n[fit]\ninbox = ["{inbox}"]\n'
+        '[athlete]\ntimezone = "UTC"\n'
+        f"[daemon]\nscan_seconds = {scan_s}\nflush_seconds = {flush_s}\n"
+        '[[notify.channels]]\ntype = "console"\n'
+    )
+    return path
+
+
+def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "wb")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(
+        [*CALFSYNC, "--config", str(config), "run"], stdout=handle, stderr=handle
+    )
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def count(db: Path, sql: str) -> int:
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def idle(folder: Path, window_s: float, scan_s: int) -> tuple[float, float, float]:
+    """RSS after start-up, RSS at the end of the idle window, and CPU % over that window."""
+    config = write_config(folder, scan_s, scan_s)
+    proc = start(config, folder / "idle.log")
+    try:
+        db = folder / "calfsync.db"
+        wait_for(lambda: count(db, "SELECT COUNT(*) FROM state WHERE key='cycle.fit.last_ok'"), 30)
+        time.sleep(2)
+        rss_start = rss_mb(proc.pid)
+        cpu_before, t0 = cpu_s(proc.pid), time.monotonic()
+        time.sleep(window_s)
+        cpu_used = cpu_s(proc.pid) - cpu_before
+        elapsed = time.monotonic() - t0
+        return rss_start, rss_mb(proc.pid), 100 * cpu_used / elapsed
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def latency(folder: Path, scan_s: int) -> float:
+    """Seconds from a fresh trigger landing in the inbox to its push row in the outbox."""
+    config = write_config(folder, scan_s, scan_s)
+    now = datetime.now(UTC).replace(microsecond=0)
+    inbox, db = folder / "inbox", folder / "calfsync.db"
+    drop_file(inbox, "old.fit", fit_run(now - timedelta(days=30), 8.0))
+    proc = start(config, folder / "latency.log")
+    try:
+        if not wait_for(lambda: count(db, "SELECT COUNT(*) FROM activities") == 1, 60):
+            raise RuntimeError("the daemon did not import the first file")
+        time.sleep(random.uniform(0, scan_s))  # land at a random point of the scan cycle
+        data = fit_run(now - timedelta(hours=1), 6.0)  # back after 30 days: RET1, pushes
+        landed = time.monotonic()
+        drop_file(inbox, "comeback.fit", data)
+        if not wait_for(
+            lambda: count(db, "SELECT COUNT(*) FROM notify_outbox") > 0, scan_s * 3 + 30
+        ):
+            raise RuntimeError(f"no push queued; see {folder / 'latency.log'}")
+        return time.monotonic() - landed
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 s scans, 20 s idle window")
+    parser.add_argument("--trials", type=int, default=3, help="latency trials")
+    args = parser.parse_args()
+    scan_s = 1 if args.quick else 60
+    window = 20.0 if args.quick else 120.0
+
+    median, best = help_startup()
+    print(f"calfsync --help start-up: median {median:.3f} s, best {best:.3f} s (target 0.3 s)")
+    print("  slowest imports on that path (cumulative s):")
+    for name, seconds in heavy_imports():
+        print(f"    {seconds:.3f}  {name}")
+
+    with tempfile.TemporaryDirectory(prefix="calfsync-bench-") as tmp:
+        rss0, rss1, cpu = idle(Path(tmp) / "idle", window, scan_s)
+        print(
+            f"idle RSS of calfsync run: {rss0:.1f} MB after start, {rss1:.1f} MB after "
+            f"{window:.0f} s idle (target 60 MB)"
+        )
+        print(
+            f"idle CPU of calfsync run: {cpu:.2f} % of one core over {window:.0f} s "
+            f"(scans every {scan_s} s)"
+        )
+        times = [latency(Path(tmp) / f"lat{i}", scan_s) for i in range(args.trials)]
+        print(
+            f"inbox to queued push (scan every {scan_s} s): "
+            + ", ".join(f"{t:.1f}" for t in times)
+            + f" s; worst {max(times):.1f} s (target 90 s)"
+        )
+        fast = [latency(Path(tmp) / f"fast{i}", 1) for i in range(args.trials)]
+        print(
+            "inbox to queued push (scan every 1 s, processing only): "
+            + ", ".join(f"{t:.2f}" for t in fast)
+            + " s"
+        )
+
+
+if __name__ == "__main__":
+    main()
