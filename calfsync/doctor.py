@@ -59,7 +59,20 @@ def check_database(cfg: Config) -> Check:
 
     path = cfg.db_path
     folder = path.parent
-    if not path.exists():
+    try:
+        path.stat()
+        exists = True
+    except PermissionError:
+        return Check(
+            "database",
+            "fail",
+            f"{path}: permission denied",
+            "run doctor as the daemon's user (sudo -u calfsync calfsync doctor); to read the "
+            "database from your account, join the calfsync group",
+        )
+    except OSError:
+        exists = False
+    if not exists:
         existing = next((p for p in [folder, *folder.parents] if p.exists()), folder)
         if os.access(existing, os.W_OK | os.X_OK):
             return Check("database", "ok", f"{path} does not exist yet; the first run creates it")

@@ -41,11 +41,18 @@ STRAVA_FIXES = {
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     """Open the database read-only; raise :class:`CalfsyncError` with the fix if impossible."""
-    if not path.exists():
+    try:
+        path.stat()
+    except PermissionError as exc:
+        raise CalfsyncError(
+            f"cannot read the database {path}: permission denied. Join the calfsync group "
+            "(sudo usermod -aG calfsync $USER, then log in again) or run as the calfsync user."
+        ) from exc
+    except FileNotFoundError:
         raise CalfsyncError(
             f"no database at {path} yet: start the daemon (calfsync run, or systemctl start "
             "calfsync) or run `calfsync sync` once."
-        )
+        ) from None
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
         conn.execute("PRAGMA busy_timeout = 15000")
