@@ -173,9 +173,11 @@ class Ledger:
         past = self.fired.get(f.rule, [])
         upto = bisect.bisect_right(past, (t, 99))
         cooldown = int(p.get("cooldown_days", 7))
-        recent = [rank for day, rank in past[:upto] if t - day < cooldown]
-        if recent and f.rank <= max(recent):
-            return False
+        k = upto - 1
+        while k >= 0 and t - past[k][0] < cooldown:
+            if f.rank <= past[k][1]:
+                return False
+            k -= 1
         if f.rule in REARM_RULES and upto:
             last = past[upto - 1][0]
             start = h.streak_start(t)
