@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..db import rows, write_tx
 from ..model import parse_utc, utc_iso
-from ..secrets import redact, resolve_secret
+from ..secrets import install_log_redaction, redact, resolve_secret
 from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
 
 if TYPE_CHECKING:
@@ -167,6 +167,7 @@ def deliver_due(
     ``force`` ignores back-off (``notify flush --now``) but not quiet hours or the daily cap.
     Never raises for a failed push: failures are counted and recorded in the rows.
     """
+    install_log_redaction()
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     channels = {c["name"]: c for c in enabled_channels(cfg)}
     report = DeliveryReport()

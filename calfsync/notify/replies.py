@@ -111,7 +111,7 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
     tz = cfg.timezone
     written = 0
     with write_tx(db):
-        for msg in sorted(messages, key=lambda m: (m.get("time", 0), m.get("id", ""))):
+        for msg in messages:  # ntfy answers in publishing order
             level = parse_answer(str(msg.get("message", "")))
             note = f"ntfy:{msg.get('id')}"
             if level is None:

@@ -1,0 +1,122 @@
+"""Secrets come from the config, a *_file or $CREDENTIALS_DIRECTORY and never reach logs,
+errors or status; Telegram's token in the URL path is hidden too."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes.base import closed_port
+from fakes.telegram import FakeTelegram
+from notify_support import NOW, alert_and_enqueue, make_config
+
+from calfsync import secrets
+from calfsync.db import open_db
+from calfsync.errors import ConfigError
+from calfsync.notify import outbox
+
+TOKEN = "987654:SuperSecretBotTokenValue"
+
+
+def test_resolve_from_value_file_and_credentials_directory(tmp_path: Path) -> None:
+    assert secrets.resolve_secret({"token": "tk_inline"}, "token") == "tk_inline"
+    path = tmp_path / "ntfy-token"
+    path.write_text("tk_from_file\n")
+    assert secrets.resolve_secret({"token_file": str(path)}, "token") == "tk_from_file"
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "phone_token").write_text("tk_from_systemd\n")
+    env = {"CREDENTIALS_DIRECTORY": str(creds)}
+    assert secrets.resolve_secret({"name": "phone"}, "token", env=env) == "tk_from_systemd"
+    assert secrets.resolve_secret({"name": "other"}, "token", env=env) is None
+    assert secrets.resolve_secret({"name": "phone"}, "token", env={}) is None
+
+
+def test_unreadable_secret_file_names_the_file_not_a_secret(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(ConfigError, match="token_file") as info:
+        secrets.resolve_secret({"token_file": str(missing)}, "token")
+    assert str(missing) in str(info.value)
+
+
+def test_channel_secret_from_credentials_directory_is_used_and_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "tg_token").write_text(TOKEN + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    db = open_db(tmp_path / "s.db")
+    caplog.set_level(logging.DEBUG)
+    with FakeTelegram(TOKEN, {"42"}) as tg:
+        cfg = make_config([{"type": "telegram", "name": "tg", "chat_id": "42", "url": tg.url}])
+        alert_and_enqueue(db, cfg, "S1", "S1:r1")
+        assert outbox.deliver_due(db, cfg, NOW).sent == 1
+        assert tg.requests[0].path == f"/bot{TOKEN}/sendMessage"
+    assert "HTTP Request" in caplog.text  # httpx logged the request ...
+    assert TOKEN not in caplog.text  # ... with the token hidden
+    assert "/bot***/sendMessage" in caplog.text
+
+
+def test_failures_never_show_the_token(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db = open_db(tmp_path / "f.db")
+    caplog.set_level(logging.DEBUG)
+    with FakeTelegram(TOKEN, {"42"}) as tg:
+        for i, (url, fault) in enumerate(
+            [(tg.url, 401), (tg.url, 500), (f"http://127.0.0.1:{closed_port()}", None)]
+        ):
+            if fault:
+                tg.fail_next(fault)
+            cfg = make_config(
+                [
+                    {
+                        "type": "telegram",
+                        "name": f"tg{i}",
+                        "token": TOKEN,
+                        "chat_id": "42",
+                        "url": url,
+                    }
+                ]
+            )
+            alert_and_enqueue(db, cfg, "S1", f"S1:r{i}")
+            report = outbox.deliver_due(db, cfg, NOW)
+            assert report.sent == 0 and report.errors
+            assert all(TOKEN not in e for e in report.errors)
+    stored = " ".join(str(r[0]) for r in db.execute("SELECT last_error FROM notify_outbox"))
+    assert "HTTP 401" in stored and "HTTP 500" in stored and "cannot connect" in stored
+    assert TOKEN not in stored
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(outbox.summary(db))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "POST https://api.telegram.org/bot123:abc/sendMessage",
+            "https://api.telegram.org/bot***/sendMessage",
+        ),
+        ("https://user:pw@ntfy.example/topic", "https://***@ntfy.example/topic"),
+        ("http://gotify.lan/message?token=AbC123&x=1", "http://gotify.lan/message?token=***&x=1"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_redact_url(text: str, expected: str) -> None:
+    assert expected in secrets.redact_url(text)
+
+
+def test_redact_mapping_for_config_show() -> None:
+    shown = secrets.redact_mapping(
+        {
+            "notify": {
+                "channels": [
+                    {"type": "pushover", "token": "t0k3n", "user": "u53r", "token_file": "/run/x"}
+                ]
+            }
+        }
+    )
+    chan: dict[str, Any] = shown["notify"]["channels"][0]
+    assert chan["token"] == "***" and chan["user"] == "***" and chan["token_file"] == "/run/x"
+    assert secrets.redact("key is tk_abcdef", ["tk_abcdef"]) == "key is ***"
