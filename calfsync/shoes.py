@@ -32,11 +32,11 @@ def assign_gear_by_date(db: sqlite_utils.Database, dates: Iterable[str] | None =
     """Give runs (of ``dates``, or all) their shoe; return the local dates whose shoe changed.
 
     Order of precedence: ``shoes assign`` (gear_assignments), then Strava's shoe for the run,
-    then the shoe whose ``from_date`` is the latest on or before the run's date. A shoe a
-    source set (``gear_source`` NULL) is left alone when no date entry covers the run.
+    then a shoe another source set (``gear_source`` NULL), then the shoe whose ``from_date``
+    is the latest on or before the run's date (the later entry wins on the same date).
     """
     entries = rows(
-        db, "SELECT id, from_date FROM gear WHERE from_date IS NOT NULL ORDER BY from_date, id"
+        db, "SELECT id, from_date FROM gear WHERE from_date IS NOT NULL ORDER BY from_date, rowid"
     )
     starts = [e["from_date"] for e in entries]
     manual = dict(db.execute("SELECT activity_id, gear_id FROM gear_assignments").fetchall())
@@ -73,6 +73,8 @@ def _wanted(
         return manual[run["id"]], "manual"
     if run["strava_gear"]:
         return str(run["strava_gear"]), None
+    if run["gear_id"] and run["gear_source"] is None:
+        return None  # a source's own shoe
     k = bisect.bisect_right(starts, run["local_date"]) - 1
     if k >= 0:
         return entries[k]["id"], "date"

@@ -98,6 +98,14 @@ def test_new_runs_get_the_shoe_of_their_date(tmp_path: Path) -> None:
     assert rows(
         db, "SELECT gear_id, gear_source FROM activities WHERE local_date = ?", [day(20)]
     ) == [{"gear_id": "m1", "gear_source": "date"}]
+    strava = run(22, 8, gear="g9", aid="strava:9")
+    strava.source, strava.raw = "strava", {"gear_id": "g9"}
+    engine.evaluate(db, make_cfg(), store(db, [strava]), NOW, mode="import")
+    invoke(path, "shoes", "add", "Racer", "--from", day(21))
+    got = dict(
+        db.execute("SELECT local_date, gear_id FROM activities WHERE local_date >= ?", [day(20)])
+    )
+    assert got == {day(20): "m1", day(22): "g9"}  # Strava's shoe wins over the dates
 
 
 def test_shoes_set_and_assign(tmp_path: Path) -> None:
