@@ -292,6 +292,9 @@ class Daemon:
                 self._lock_handle = None
 
     def _on_started(self, _event: Any) -> None:
+        if self.stopping.is_set():  # a stop signal arrived while the scheduler was starting
+            self.scheduler.shutdown(wait=False)
+            return
         self.notifier.ready("started; first scan running")
 
     def _finish(self) -> int:
