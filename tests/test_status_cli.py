@@ -280,3 +280,15 @@ def test_doctor_invalid_config(tmp_path: Path, capsys) -> None:
     assert code == 1
     assert "FAIL config" in out and "unknown key 'flush'" in out
     assert "fix: edit the file" in out
+
+
+def test_doctor_warns_about_pending_migrations(tmp_path: Path, capsys) -> None:
+    config = make_config(tmp_path)
+    db = open_db(tmp_path / "c.db")
+    last = db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid DESC LIMIT 1").fetchone()
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [last[0]])  # an older schema
+    db.close()
+    code, out, _err = cli(capsys, "--config", str(config), "doctor")
+    assert f"warn database: {tmp_path / 'c.db'}: 1 migration(s) pending ({last[0]})" in out
+    assert "they run automatically at the next start" in out
+    assert code == 0  # a warning, not a failure: the daemon migrates at start
