@@ -4,7 +4,7 @@ incremental evaluation after a new run lands in a 10-year history.
     .venv/bin/python bench/rules.py
 
 Histories are built in code (seeded, so every run measures the same data) and stored in a
-temporary SQLite file through ``calfsync.store.save_activities``. Timings are the best of a few
+temporary SQLite file through ``calfsync.store.save_activities``. Timings are the best of five
 repetitions, wall clock, including loading the history from the database.
 """
 
@@ -72,7 +72,7 @@ def build_db(folder: Path, years: int) -> object:
     return db
 
 
-def best_of(fn, repeat: int = 3) -> float:
+def best_of(fn, repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -82,7 +82,7 @@ def best_of(fn, repeat: int = 3) -> float:
 
 
 def main() -> None:
-    print("calfsync rules benchmark (four runs a week, best of 3)")
+    print("calfsync rules benchmark (four runs a week, best of 5)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         dbs = {}
