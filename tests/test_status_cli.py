@@ -283,12 +283,16 @@ def test_doctor_invalid_config(tmp_path: Path, capsys) -> None:
 
 
 def test_doctor_warns_about_pending_migrations(tmp_path: Path, capsys) -> None:
-    config = make_config(tmp_path)
+    ntfy = HealthyNtfy().start()
+    config = make_config(tmp_path, ntfy_url=ntfy.url)
     db = open_db(tmp_path / "c.db")
     last = db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid DESC LIMIT 1").fetchone()
     db.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [last[0]])  # an older schema
     db.close()
-    code, out, _err = cli(capsys, "--config", str(config), "doctor")
+    try:
+        code, out, _err = cli(capsys, "--config", str(config), "doctor")
+    finally:
+        ntfy.stop()
     assert f"warn database: {tmp_path / 'c.db'}: 1 migration(s) pending ({last[0]})" in out
     assert "they run automatically at the next start" in out
-    assert code == 0  # a warning, not a failure: the daemon migrates at start
+    assert code == 0, out  # a warning, not a failure: the daemon migrates at start
