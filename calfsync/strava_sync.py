@@ -57,10 +57,12 @@ MAX_BACKOFF = timedelta(hours=6)
 NEEDS_REAUTH_MESSAGE = "needs re-authorization: run `calfsync auth strava`"
 
 # state keys (the ``state`` table); none of them holds a secret.
-# strava.state: ok | paused | rate_limited | inactive | needs_auth | needs_reauth | error
-K_STATE = "strava.state"
+# strava.status: ok | paused | rate_limited | inactive | needs_auth | needs_reauth | error
+K_STATE = "strava.status"
 K_MESSAGE = "strava.message"  # what status shows, a sentence a person reads
 K_NEXT_TRY = "strava.next_try"  # UTC time before which a cycle sends nothing
+K_LIMITED_UNTIL = "strava.rate_limited_until"  # the same, while paused by a rate limit
+K_TOKEN_EXPIRES = "strava.token_expires_at"  # UTC expiry of the current access token
 K_LAST_OK = "strava.last_ok"
 K_FAILURES = "strava.failures"  # consecutive transient failures (back-off)
 K_RATE = "strava.rate"  # JSON: the last rate-limit headers seen, and when
@@ -77,6 +79,8 @@ STATUS_KEYS = (
     K_STATE,
     K_MESSAGE,
     K_NEXT_TRY,
+    K_LIMITED_UNTIL,
+    K_TOKEN_EXPIRES,
     K_LAST_OK,
     K_BACKFILL,
     K_ATHLETE,
@@ -125,6 +129,9 @@ def credentials(cfg: Config, env: Mapping[str, str] | None = None) -> tuple[int,
             f"https://www.strava.com/settings/api (got {client_id!r})"
         ) from exc
     secret = resolve_secret(section, "client_secret", owner="strava", env=env)
+    if not secret:
+        # LoadCredential=calfsync:/etc/calfsync/credentials names files calfsync_<file>
+        secret = resolve_secret({}, "client_secret", owner="calfsync_strava", env=env)
     if not secret:
         return None
     return cid, secret
@@ -242,6 +249,7 @@ def make_client(
                 "name": athlete_name(reply["athlete"]),
             }
         save_tokens(path, data)
+        set_state(db, K_TOKEN_EXPIRES, utc_iso(datetime.fromtimestamp(new.expires_at, UTC)))
 
     return src.StravaClient(
         api_url=section["api_url"],
@@ -346,6 +354,8 @@ def _set_states(db: sqlite_utils.Database, state: str, message: str, next_try: s
         set_state(db, K_STATE, state)
         set_state(db, K_MESSAGE, message)
         set_state(db, K_NEXT_TRY, next_try)
+        limited = next_try if state in ("rate_limited", "paused") else None
+        set_state(db, K_LIMITED_UNTIL, limited)
 
 
 def _record_failure(

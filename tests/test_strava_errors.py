@@ -74,6 +74,9 @@ def test_a_token_about_to_expire_is_refreshed_first_and_the_rotation_persisted(f
     assert report.state == "ok", report.message
     assert fake.seen[0].path == "/oauth/token"  # refreshed before any API call
     saved = tokens(db)
+    assert state(db, "strava.token_expires_at") == datetime.fromtimestamp(
+        saved["expires_at"], UTC
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert saved["refresh_token"] != old["refresh_token"]
     assert saved["refresh_token"] == fake.state.refresh
     assert stat.S_IMODE(strava_sync.token_path(db).stat().st_mode) == 0o600
@@ -172,6 +175,8 @@ def test_429_ends_the_cycle_until_the_next_quarter_hour(fake, cfg, db):
     assert report.reads == 1
     resume = next_quarter_hour(now)
     assert state(db, "strava.next_try") == resume.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert state(db, "strava.rate_limited_until") == state(db, "strava.next_try")
+    assert state(db, "strava.status") == "rate_limited"
     fake.clear_log()
     assert strava_sync.run(db, cfg, resume - timedelta(seconds=1)).state == "rate_limited"
     assert fake.seen == []

@@ -173,5 +173,11 @@ def test_configured_reads_the_secret_from_a_file_or_systemd_credentials(tmp_path
         4242,
         "from-systemd",
     )
+    (creds / "strava_client_secret").unlink()
+    (creds / "calfsync_strava_client_secret").write_text("from-a-credentials-folder\n")
+    assert strava_sync.credentials(cfg, env={"CREDENTIALS_DIRECTORY": str(creds)}) == (
+        4242,
+        "from-a-credentials-folder",
+    )
     off = validate({"strava": {**base, "client_secret": "x1234", "enabled": False}})
     assert not strava_sync.configured(off, env={})
