@@ -139,11 +139,12 @@ def _next_manual_id(db: sqlite_utils.Database) -> str:
 
 
 def _reevaluate(obj: Context, dates: set[str]) -> list[int]:
-    from .engine import evaluate
+    """Evaluate from the earliest of ``dates`` on and queue pushes, as a sync cycle does."""
+    from .sync import evaluate_pending
 
     if not dates:
         return []
-    return evaluate(obj.db, obj.config, dates, datetime.now(UTC), mode="push")
+    return evaluate_pending(obj.db, obj.config, datetime.now(UTC), extra_dates=set(dates))
 
 
 def _echo_alerts(db: sqlite_utils.Database, ids: list[int]) -> None:

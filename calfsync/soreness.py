@@ -22,8 +22,11 @@ def record_soreness(
     now: datetime,
     source: str = "cli",
 ) -> list[int]:
-    """Store one report and evaluate the rules for its date; returns new alert ids."""
-    from .engine import evaluate
+    """Store one report and evaluate the rules from its date on, queueing pushes for new alerts
+    like a sync cycle does; returns the new alert ids. The date stays marked dirty until the
+    evaluation commits, so a crash in between is picked up by the next cycle."""
+    from .store import mark_dirty
+    from .sync import evaluate_pending
 
     if not 0 <= level <= 10:
         raise ValueError("soreness level must be between 0 and 10")
@@ -32,7 +35,8 @@ def record_soreness(
             "INSERT INTO soreness(local_date, level, note, source) VALUES (?, ?, ?, ?)",
             [local_date, level, note, source],
         )
-        return evaluate(db, cfg, {local_date}, now, mode="push")
+        mark_dirty(db, {local_date})
+    return evaluate_pending(db, cfg, now, extra_dates={local_date})
 
 
 def recent_soreness(db: sqlite_utils.Database, limit: int = 30) -> list[dict[str, Any]]:

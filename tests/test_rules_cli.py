@@ -140,5 +140,7 @@ def test_sore_logs_lists_and_raises_p1(tmp_path: Path) -> None:
     assert out.splitlines()[0].startswith(today.isoformat()) and "left calf" in out
     db = open_tmp_db(tmp_path)
     assert [(r["rule"], r["pushed"]) for r in alert_rows(db)] == [("P1", "pending")]
+    queued = db.execute("SELECT alert_id FROM notify_outbox").fetchall()
+    assert queued == [(alert_rows(db)[0]["id"],)]  # queued for the console channel
     result = CliRunner().invoke(cli, ["--db", str(path), "sore", "11"])
     assert result.exit_code == 2
