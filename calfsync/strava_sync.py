@@ -31,7 +31,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,6 +208,22 @@ def save_tokens(path: Path, data: Mapping[str, Any]) -> None:
         os.close(dir_fd)
 
 
+@contextmanager
+def token_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock around a token refresh, shared by every calfsync process (the daemon,
+    `calfsync sync`, `auth strava`), so two never spend the same refresh token."""
+    import fcntl
+
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(str(lock_path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
@@ -222,6 +239,8 @@ def make_client(
 
     Raises :class:`ConfigError` when Strava is not configured.
     """
+    from .secrets import register
+
     creds = credentials(cfg)
     if creds is None:
         raise ConfigError(
@@ -231,11 +250,16 @@ def make_client(
     path = token_path(db)
     stored = load_tokens(path) or {}
     tokens = src.Tokens.from_reply(stored)
+    if tokens is not None:
+        register(tokens.access_token)
+        register(tokens.refresh_token)
     if tokens is None and require_tokens:
         raise src.StravaAuthError("Strava is not authorized yet: run `calfsync auth strava`")
     section = cfg.section("strava")
 
     def persist(new: src.Tokens, reply: dict[str, Any]) -> None:
+        register(new.access_token)
+        register(new.refresh_token)
         data = dict(load_tokens(path) or {})
         data.update(
             access_token=new.access_token,
@@ -251,7 +275,12 @@ def make_client(
         save_tokens(path, data)
         set_state(db, K_TOKEN_EXPIRES, utc_iso(datetime.fromtimestamp(new.expires_at, UTC)))
 
+    def stored() -> src.Tokens | None:
+        return src.Tokens.from_reply(load_tokens(path) or {})
+
     return src.StravaClient(
+        stored_tokens=stored,
+        refresh_lock=lambda: token_lock(path),
         api_url=section["api_url"],
         oauth_url=section["oauth_url"],
         client_id=creds[0],

@@ -247,3 +247,18 @@ def test_not_authorized_yet_says_how(fake, cfg, db):
     report = strava_sync.run(db, cfg, now_utc())
     assert report.state == "needs_auth" and "calfsync auth strava" in report.message
     assert fake.seen == []
+
+
+def test_two_processes_never_spend_the_same_refresh_token(fake, cfg, db):
+    now = now_utc()
+    ready(fake, db, now, expires_in=0)
+    daemon = strava_sync.make_client(db, cfg)
+    one_shot = strava_sync.make_client(db, cfg)  # `calfsync sync` started at the same time
+
+    daemon.ensure_fresh(now)
+    one_shot.ensure_fresh(now)
+
+    assert sum(1 for s in fake.seen if s.path == "/oauth/token") == 1
+    assert one_shot.tokens == daemon.tokens
+    assert tokens(db)["refresh_token"] == fake.state.refresh
+    assert strava_sync.run(db, cfg, now).state == "ok"

@@ -23,6 +23,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -484,6 +485,8 @@ class StravaClient:
         on_tokens: Callable[[Tokens, dict[str, Any]], None],
         timeout_s: float = 30,
         rate: RateInfo | None = None,
+        stored_tokens: Callable[[], Tokens | None] | None = None,
+        refresh_lock: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.oauth_url = oauth_url.rstrip("/")
@@ -491,6 +494,8 @@ class StravaClient:
         self._secret = client_secret
         self.tokens = tokens
         self._on_tokens = on_tokens
+        self._stored_tokens = stored_tokens
+        self._refresh_lock = refresh_lock or nullcontext
         self.rate = rate or RateInfo()
         self.reads = 0
         self.now = datetime.now(UTC)
@@ -568,11 +573,25 @@ class StravaClient:
         return self.tokens, dict(athlete or {})
 
     def ensure_fresh(self, now: datetime, force: bool = False) -> None:
-        """Refresh the access token when it expires within :data:`REFRESH_MARGIN_S`."""
+        """Refresh the access token when it expires within :data:`REFRESH_MARGIN_S` (``force``:
+        now, after a 401). Refreshes are serialized by ``refresh_lock``; a token another process
+        refreshed meanwhile (``stored_tokens``) is taken instead of refreshing again, since
+        Strava has already invalidated the refresh token this client holds."""
         if not self.tokens:
             raise StravaAuthError("Strava is not authorized yet: run `calfsync auth strava`")
         if not force and self.tokens.expires_at - now.timestamp() > REFRESH_MARGIN_S:
             return
+        with self._refresh_lock():
+            latest = self._stored_tokens() if self._stored_tokens else None
+            if latest and latest.refresh_token != self.tokens.refresh_token:
+                self.tokens = latest
+                self._install(latest)
+                if latest.expires_at - now.timestamp() > REFRESH_MARGIN_S:
+                    return
+            self._refresh()
+
+    def _refresh(self) -> None:
+        assert self.tokens is not None
         from stravalib import exc
 
         log.info("refreshing the Strava access token")
