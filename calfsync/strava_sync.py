@@ -55,6 +55,7 @@ ATHLETE_EVERY = timedelta(days=1)
 GEAR_EVERY = timedelta(days=30)
 INACTIVE_RECHECK = timedelta(days=1)
 MAX_BACKOFF = timedelta(hours=6)
+MAX_PAGES_PER_CYCLE = 100  # 20,000 activities; a longer backfill goes on next cycle
 NEEDS_REAUTH_MESSAGE = "needs re-authorization: run `calfsync auth strava`"
 
 # state keys (the ``state`` table); none of them holds a secret.
@@ -518,11 +519,25 @@ def run_listing(
 ) -> None:
     """Read a pass page by page (one transaction each), then check what it did not see."""
     set_state(db, K_LISTING, json.dumps(listing))
+    previous_ids: set[int] = set()
+    pages = 0
     while listing["phase"] == "list":
+        if pages >= MAX_PAGES_PER_CYCLE:
+            raise src.StravaBudgetExhausted(
+                f"{pages} pages read this cycle; the listing goes on next cycle", now, daily=False
+            )
         page = client.list_activities(
             now, after=listing["after"], before=listing["before"], page=listing["page"]
         )
+        pages += 1
         activities = [src.to_activity(raw) for raw in page]
+        ids = {a.strava_id for a in activities if a.strava_id is not None}
+        if ids and ids == previous_ids:
+            raise src.StravaMalformed(
+                f"Strava returned the same activities for pages {listing['page'] - 1} and "
+                f"{listing['page']}"
+            )
+        previous_ids = ids
         with write_tx(db):
             if activities:
                 from .store import save_activities

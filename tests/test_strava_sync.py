@@ -125,3 +125,29 @@ def test_pages_resume_after_a_failure_and_order_does_not_matter(fake, cfg, db):
     assert report.state == "ok", report.message
     assert [q["page"] for q in list_queries(fake)] == ["2", "3"]
     assert len(strava_rows(db)) == 450
+
+
+def test_a_long_listing_is_cut_into_cycles(fake, cfg, db, monkeypatch):
+    monkeypatch.setattr(strava_sync, "MAX_PAGES_PER_CYCLE", 2)
+    now = now_utc()
+    runs_every_day(fake, now - timedelta(days=500), 450)
+    authorize(db, fake)
+    mark_athlete_checked(db, now)
+
+    first = strava_sync.run(db, cfg, now)
+    assert first.state == "paused" and "backfill in progress: 400 activities" in first.message
+    second = strava_sync.run(db, cfg, now)  # the next cycle goes straight on
+    assert second.state == "ok" and len(strava_rows(db)) == 450
+
+
+def test_a_server_that_ignores_page_numbers_cannot_loop_forever(fake, cfg, db):
+    fake.ignore_page = True
+    now = now_utc()
+    runs_every_day(fake, now - timedelta(days=500), 450)
+    authorize(db, fake)
+    mark_athlete_checked(db, now)
+
+    report = strava_sync.run(db, cfg, now)
+
+    assert report.state == "error" and "same activities" in report.message
+    assert report.reads == 2

@@ -121,6 +121,7 @@ class FakeStrava:
         self.access_ttl_s = access_ttl_s
         self.timeout_sleep_s = timeout_sleep_s
         self.ascending_after = False  # True: with ``after``, oldest first (order is not documented)
+        self.ignore_page = False  # True: a broken proxy that always answers page 1
         self.examples = load_examples()
         self.athlete_id = 134815
         self.firstname, self.lastname = "Marianne", "Teutenberg"
@@ -547,7 +548,7 @@ class FakeStrava:
         acts.sort(key=lambda pair: (-pair[0], -pair[1]["id"]))  # newest first
         if after is not None and self.ascending_after:
             acts.reverse()
-        start = (max(page, 1) - 1) * per_page
+        start = 0 if self.ignore_page else (max(page, 1) - 1) * per_page
         return 200, [copy.deepcopy(a) for _, a in acts[start : start + per_page]]
 
 
