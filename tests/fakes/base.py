@@ -59,6 +59,9 @@ class FakeService:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Like real servers (Go sets TCP_NODELAY): no Nagle + delayed-ACK 40 ms stalls.
+            disable_nagle_algorithm = True
+            wbufsize = 64 * 1024
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 return
@@ -84,7 +87,9 @@ class FakeService:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
