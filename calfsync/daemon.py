@@ -178,9 +178,10 @@ class StepResult:
 
 
 def strava_configured(cfg: Config) -> bool:
-    """True when the Strava job should be scheduled."""
-    strava = cfg.section("strava")
-    return bool(strava.get("enabled", True) and strava.get("client_id"))
+    """True when the Strava job should be scheduled (enabled, with a client id and secret)."""
+    from . import strava_sync
+
+    return strava_sync.configured(cfg)
 
 
 def daemon_config(cfg: Config) -> Config:
@@ -219,7 +220,7 @@ def _idle(result: Any) -> bool:
     """True for a step report whose counts are all zero (logged at debug, not info)."""
     if isinstance(result, list | tuple | set):
         return not result
-    if not dataclasses.is_dataclass(result):
+    if not dataclasses.is_dataclass(result) or getattr(result, "state", "ok") != "ok":
         return False
     values = [getattr(result, f.name) for f in dataclasses.fields(result)]
     counts = [v for v in values if _is_count(v)]
@@ -478,6 +479,8 @@ class Daemon:
             return self._evaluate_and_deliver(sync, db, cfg, now, _describe(scanned))
         if job == "strava":
             polled = sync.poll_strava(db, cfg, now)
+            if getattr(polled, "state", "ok") not in ("ok", "off"):
+                log.warning("strava: %s", _describe(polled))
             return self._evaluate_and_deliver(sync, db, cfg, now, _describe(polled))
         if job == "deliver":
             return _describe(sync.deliver(db, cfg, now))

@@ -280,7 +280,7 @@ def check_strava(cfg: Config, now: datetime) -> list[Check]:
     state = _strava_state(cfg.db_path)
     status = state.get("strava.status")
     expires = state.get("strava.token_expires_at")
-    if status == "needs_reauth" or (not expires and status != "inactive"):
+    if status in ("needs_reauth", "needs_auth") or (not expires and status != "inactive"):
         checks.append(
             Check(
                 "strava token",

@@ -34,6 +34,7 @@ STALE_INTERVALS = 3
 DEAD_RECENT = timedelta(days=7)
 STRAVA_FIXES = {
     "needs_reauth": "run `calfsync auth strava` to authorize calfsync again",
+    "needs_auth": "run `calfsync auth strava` to connect your Strava account",
     "inactive": "the Strava API now needs a paid developer subscription for the app; subscribe, "
     "or set [strava] enabled = false (FIT import keeps working)",
 }
@@ -88,6 +89,19 @@ def _time(value: str | None) -> datetime | None:
         return None
 
 
+def _last_ok(state: dict[str, str | None], step: str) -> str | None:
+    """The step's last success. For Strava that is when Strava last answered
+    (``strava.last_ok``): the step itself succeeds even when Strava refuses."""
+    if step == "strava":
+        return state.get("strava.last_ok") or None
+    return state.get(f"cycle.{step}.last_ok")
+
+
+def _strava_waiting(state: dict[str, str | None], now: datetime) -> bool:
+    until = _time(state.get("strava.rate_limited_until") or state.get("strava.next_try"))
+    return until is not None and until > now
+
+
 def step_intervals(cfg: Config) -> dict[str, float]:
     """Seconds between two runs of each step that has a fixed interval."""
     from .daemon import strava_configured
@@ -112,7 +126,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
     steps: dict[str, dict[str, Any]] = {}
     for step in STEPS:
         info = {
-            "last_ok": state.get(f"cycle.{step}.last_ok"),
+            "last_ok": _last_ok(state, step),
             "last_run": state.get(f"cycle.{step}.last_run"),
             "last_error": state.get(f"cycle.{step}.last_error"),
             "next": state.get(f"daemon.next.{step}"),
@@ -121,6 +135,8 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
         steps[step] = info
         if info["last_error"]:
             problems.append(f"{step}: the last attempt failed: {info['last_error']}")
+        if step == "strava" and _strava_waiting(state, now):
+            continue  # paused on purpose (rate limit, back-off): not stale
         if step in ("fit", "deliver", "strava") and step in intervals:
             last = _time(info["last_ok"])
             limit = timedelta(seconds=STALE_INTERVALS * intervals[step])
@@ -156,6 +172,9 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
             "status": strava_keys.get("status") or ("not polled yet"),
             "message": strava_keys.get("message"),
             "rate_limited_until": strava_keys.get("rate_limited_until"),
+            "next_try": strava_keys.get("next_try"),
+            "last_ok": strava_keys.get("last_ok"),
+            "token_expires_at": strava_keys.get("token_expires_at"),
         }
         fix = STRAVA_FIXES.get(strava["status"] or "")
         if fix and strava["configured"]:

@@ -154,12 +154,28 @@ def test_status_strava_rate_limited_is_shown_not_a_problem(tmp_path: Path, capsy
     config = make_config(tmp_path, strava=True)
     db = open_db(tmp_path / "c.db")
     healthy_state(db, now)
+    until = utc_iso(now + timedelta(hours=2))
     set_state(db, "strava.status", "rate_limited")
-    set_state(db, "strava.rate_limited_until", "2026-11-26T06:15:00Z")
+    set_state(db, "strava.rate_limited_until", until)
+    set_state(db, "strava.last_ok", utc_iso(now - timedelta(hours=5)))  # paused, not stale
     db.close()
     code, out, _err = cli(capsys, "--config", str(config), "status")
     assert code == 0, out
-    assert "strava     rate_limited until 2026-11-26T06:15:00Z" in out
+    assert f"strava     rate_limited until {until}" in out
+
+
+def test_status_strava_failing_for_three_polls_is_stale(tmp_path: Path, capsys, now) -> None:
+    config = make_config(tmp_path, strava=True)
+    db = open_db(tmp_path / "c.db")
+    healthy_state(db, now)  # the step itself ran a minute ago...
+    set_state(db, "strava.status", "error")
+    set_state(db, "strava.message", "Strava answered 503; retrying next poll")
+    set_state(db, "strava.last_ok", utc_iso(now - timedelta(minutes=95)))  # ...Strava did not
+    db.close()
+    code, out, _err = cli(capsys, "--config", str(config), "status")
+    assert code == 1
+    assert "strava: last success" in out and "older than 3 intervals" in out
+    assert "Strava answered 503" in out
 
 
 def test_status_counts_pending_and_dead_pushes(tmp_path: Path, capsys, now) -> None:
