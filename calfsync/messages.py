@@ -50,6 +50,11 @@ def priority(rule: str, severity: str) -> int:
     return len(PRIORITY)
 
 
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _pct(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{ratio * 100:+.0f}%"
 
@@ -63,7 +68,7 @@ def _run_line(f: Finding) -> str:
     label = f"{day:%a} {f.local_date}"
     if f.activity_id is None:
         return f"Day: {label}"
-    name = (f.run_name or "untitled run")[:80]
+    name = _short(f.run_name or "untitled run", 80)
     return f"Run: {label}, {name}"
 
 
@@ -75,7 +80,7 @@ def _s1(v: dict[str, Any], sev: str) -> tuple[str, str, str, str, str]:
         f"{_pct(v['threshold'])} and {v['min_increase_km']:g} km more.",
         "a rapid rise in mileage",
         f"keep the next runs easy and no longer than {_km(v['longest_km'])}",
-        "evidence: Frandsen 2025 (5,205 runners) linked rises past 10% to more injuries.",
+        "evidence-based: Frandsen 2025 (5,205 runners) linked rises past 10% to more injuries.",
     )
 
 
@@ -87,7 +92,8 @@ def _w1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"above {_pct(v['threshold'])} and {v['min_increase_km']:g} km more.",
         "a rise of more than 20% in a week",
         f"hold next week near {_km(v['previous_week_km'])} and keep the runs easy",
-        "the guide's figure; research on a weekly limit is weak (Buist 2008, Nielsen 2014).",
+        "the guide's figure, a convention: evidence for a weekly limit is weak (Buist 2008, "
+        "Nielsen 2014, Damsted 2019).",
     )
 
 
@@ -141,7 +147,7 @@ def _g1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"{v['max_prior_km']:g} km).",
         "a change of shoes",
         "mix them in with your old pair for short easy runs for a couple of weeks",
-        "the guide names it; the 20 km threshold is a convention.",
+        "convention: the guide names new shoes; the 20 km line is ours.",
     )
 
 
@@ -192,7 +198,7 @@ def _p1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         "days).",
         "pain lasting more than a week",
         "rest from running and book a sports physiotherapist",
-        "the guide; injury definitions use 7 days or more (Yamato 2015).",
+        "the guide's advice; injury definitions also use 7 days or more (Yamato 2015).",
     )
 
 
@@ -213,7 +219,7 @@ def _a1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"over the 3 weeks before (ratio {v['acwr']:g}, fires from {v['threshold']:g}).",
         "a period of increased training",
         "ease the next week back toward your usual distance",
-        "contested (Impellizzeri 2020); not predictive in runners (Frandsen 2025).",
+        "contested evidence (Impellizzeri 2020); not predictive in runners (Frandsen 2025).",
     )
 
 
@@ -246,7 +252,10 @@ BUILDERS = {
 
 def render(f: Finding) -> tuple[str, str]:
     """(title, body) of an alert; the body is under :data:`MAX_BODY_CHARS` characters."""
-    headline, numbers, trigger, next_step, basis = BUILDERS[f.rule](f.values, f.severity)
+    values = dict(f.values)
+    if isinstance(values.get("shoe"), str):
+        values["shoe"] = _short(values["shoe"], 40)
+    headline, numbers, trigger, next_step, basis = BUILDERS[f.rule](values, f.severity)
     title = f"{f.rule}: {headline}"
     body = "\n".join(
         [
