@@ -429,7 +429,7 @@ class Daemon:
         if job in ("fit", "deliver"):
             return now
         if job == "strava":
-            return now + timedelta(seconds=random.uniform(2, 30))
+            return now + timedelta(seconds=random.uniform(1, 5))
         # nightly: catch up at start when the last one is more than a day old
         last = self._state_time("cycle.nightly.last_ok", cfg)
         if last is None or now - last > timedelta(hours=24, minutes=5):

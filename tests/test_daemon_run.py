@@ -238,3 +238,37 @@ def test_sigterm_lets_the_step_in_progress_finish(setup, ntfy) -> None:
     assert len(ntfy.pushes("calves")) == 1
     assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state = 'sent'") >= 1
     assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state != 'sent'") == 0
+
+
+def test_strava_is_polled_when_configured(setup) -> None:
+    from fakes.strava_server import FakeStrava
+    from strava_support import CLIENT_ID, CLIENT_SECRET, authorize, mark_athlete_checked
+
+    from calfsync.db import open_db
+
+    tmp, inbox, db = setup
+    with FakeStrava(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake:
+        conn = open_db(db)
+        authorize(conn, fake)
+        mark_athlete_checked(conn, utcnow())
+        conn.close()
+        fake.add_activity(utcnow() - timedelta(days=3))
+        strava = (
+            f'[strava]\nclient_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
+            f'api_url = "{fake.api_url}"\noauth_url = "{fake.oauth_url}"\npoll_minutes = 1\n'
+        )
+        config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox, extra=strava))
+        daemon = Daemon(config, tmp / "daemon.log")
+        try:
+            wait_until(
+                lambda: count(db, "SELECT COUNT(*) FROM activities WHERE strava_id IS NOT NULL"),
+                30,
+                "the Strava activity to be stored",
+            )
+            assert (
+                count(db, "SELECT COUNT(*) FROM state WHERE key = 'strava.status' AND value = 'ok'")
+                == 1
+            )
+        finally:
+            assert daemon.stop() == 0
+    assert CLIENT_SECRET not in daemon.log()
