@@ -88,3 +88,14 @@ def test_h2_reference_stays_inside_the_streak() -> None:
     acts = [*weeks(2, 32, climb_per_run=300), run(30, 8, climb=100), run(32, 8, climb=200)]
     found = fired(acts, rule="H2")  # day 30 is a return: the 300 m runs are another streak
     assert [f.local_date for f in found] == [day(32)]
+
+
+def test_h1_rearms_only_after_the_climb_falls_back() -> None:
+    from rules_support import make_cfg
+
+    acts = [*weeks(4, 32, climb_per_run=20), *hill_week(28, 100), *hill_week(35, 100)]
+    no_cooldown = make_cfg({"H1": {"cooldown_days": 0}})
+    # every run day of the hilly weeks is over the threshold, but the climb never fell back
+    assert len(fired(acts, cfg=no_cooldown, rule="H1")) == 1
+    always = make_cfg({"H1": {"cooldown_days": 0, "rearm_below": 100.0}})
+    assert len(fired(acts, cfg=always, rule="H1")) > 2

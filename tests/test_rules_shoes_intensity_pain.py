@@ -161,3 +161,21 @@ def test_p1_a_zero_report_ends_the_episode() -> None:
     assert fired([run(0, 5)], soreness=log, rule="P1") == []
     # sparse reports still span the days between
     assert len(fired([run(0, 5)], soreness={0: 4, 4: 3, 8: 2}, rule="P1")) == 1
+
+
+def test_wu_just_under_hard_pace() -> None:
+    cfg = make_cfg({"WU": {"enabled": True}})
+
+    def opening(dist_m: float) -> list:
+        laps = [{"intensity": "active", "timer_time_s": 600, "distance_m": dist_m}]
+        laps += _laps("active")[1:]
+        return [*weeks(4, 30), run(28, 5.5, interval_min=10, laps=laps, hour=18)]
+
+    assert len(fired(opening(1900), cfg=cfg, rule="WU")) == 1  # exactly 95% of hard speed
+    assert fired(opening(1890), cfg=cfg, rule="WU") == []
+
+
+def test_i1_just_under_ten_minutes_at_high_heart_rate() -> None:
+    cfg = make_cfg(athlete={"max_heart_rate": 190})
+    nearly = {175: 594.0, 140: 1800.0}  # 9.9 min
+    assert fired([*weeks(4, 30), run(28, 10, hr_histogram=nearly)], cfg=cfg, rule="I1") == []
