@@ -186,7 +186,7 @@ def _i1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"{numbers} Hard because: {v['hard_because']}.",
         "a harder interval session on the track",
         "make the next two days easy or rest",
-        "convention.",
+        "a convention, not a research finding.",
     )
 
 
@@ -208,7 +208,7 @@ def _sw1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"{v['shoe']} now has {_km(v['shoe_km'])} (retirement distance {_km(v['retire_km'])}).",
         "a change of shoes (worn pair)",
         "plan a new pair and bring it in gradually beside this one",
-        "convention.",
+        "a convention, not a research finding.",
     )
 
 
@@ -230,7 +230,7 @@ def _wu(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"hard pace of {v['hard_min_per_km']:.2f} min/km, with no warm-up lap.",
         "a missing warm-up",
         "start the next hard session with 10-15 min of easy running",
-        "convention, low confidence.",
+        "a convention with low confidence, not a research finding.",
     )
 
 
