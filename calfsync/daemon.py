@@ -259,12 +259,14 @@ class Daemon:
         from . import sync  # noqa: F401 - fail at start, not at the first step, if broken
 
         self._lock_handle = acquire_lock(self.cfg.db_path)
-        self._check_database()
-        self._ensure_inboxes(self.cfg)
-        # Block the signals before any thread starts: every thread inherits the mask and only
-        # the signal thread takes them, so no handler ever runs inside a job or a lock.
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
         try:
+            self._check_database()
+            self._ensure_inboxes(self.cfg)
+            # Block the signals before any thread starts: every thread inherits the mask and
+            # only the signal thread takes them, so no handler ever runs inside a job or a lock.
+            # They stay blocked until the process exits: a late signal cannot cut short an
+            # orderly exit.
+            signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
             self.scheduler = BlockingScheduler(
                 executors={"default": ThreadPoolExecutor(1, {"thread_name_prefix": "step"})},
                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -284,7 +286,6 @@ class Daemon:
             self.scheduler.start()  # blocks until shutdown
             return self._finish()
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             if self._keeper is not None:
                 self._keeper.close()
                 self._keeper = None
