@@ -36,7 +36,7 @@ from .rules import (
     pain,
 )
 from .rules import gear as gear_rules
-from .rules.history import History, Run, Shoe, date_of, day_of
+from .rules.history import History, Run, Shoe, day_of
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +341,3 @@ def replay(db: sqlite_utils.Database, cfg: Any, since: str | None = None) -> lis
     h = load_history(db, cfg)
     found = replay_findings(h, rule_params(cfg))
     return [finding_dict(f) for f in found if since is None or f.local_date >= since]
-
-
-def date_range(first: str, last: str) -> set[str]:
-    """Every local date from ``first`` to ``last`` inclusive."""
-    return {date_of(d) for d in range(day_of(first), day_of(last) + 1)}
