@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 import sqlite_utils
@@ -35,7 +36,7 @@ import sqlite_utils
 from .config import Config
 from .db import write_tx
 from .model import utc_iso
-from .sources.fit import FitResult, InputItem, find_input_files, parse_fit_bytes, read_input_file
+from .sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +70,6 @@ class ImportSummary:
             f"imported {self.imported}{salvaged}, skipped {self.skipped}, failed {self.failed}, "
             f"duplicates {self.duplicates} in {self.seconds:.1f} s"
         )
-
-
-def _parse_job(data: bytes, label: str, tz_name: str) -> FitResult:
-    """Worker entry point: parse one file; never raises, so one file never stops the rest."""
-    try:
-        return parse_fit_bytes(data, label, ZoneInfo(tz_name))
-    except Exception as exc:  # noqa: BLE001 - any reader bug becomes this file's failure
-        log.exception("reading %s failed", label)
-        return FitResult("failed", f"could not read this file ({exc.__class__.__name__}: {exc})")
 
 
 @dataclass
@@ -147,11 +139,11 @@ class _Importer:
             self._complete(item, decided, state)
             return
         if self.workers <= 1:
-            self._complete(item, _parse_job(item.data, item.label, self.tz_name), state)
+            self._complete(item, parse_job(item.data, item.label, self.tz_name), state)
             return
         while len(self._inflight) >= self.workers * INFLIGHT_PER_WORKER:
             self._collect(block=True)
-        future = self._executor().submit(_parse_job, item.data, item.label, self.tz_name)
+        future = self._executor().submit(parse_job, item.data, item.label, self.tz_name)
         self._inflight[future] = (item, state)
 
     def _known(self, sha256: str) -> bool:
@@ -160,7 +152,14 @@ class _Importer:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            # fork is fastest, but forking a process that runs other threads (the daemon's
+            # scheduler) can copy a held lock into the child: then use a fork server.
+            method = "fork" if threading.active_count() == 1 else "forkserver"
+            if method not in multiprocessing.get_all_start_methods():
+                method = multiprocessing.get_start_method()
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context(method)
+            )
         return self._pool
 
     # -- collecting ----------------------------------------------------------------------------

@@ -302,3 +302,22 @@ def test_import_command_fails_when_the_database_cannot_be_written(tmp_path: Path
     with pytest.raises(SystemExit) as exc:
         main(["--db", str(blocker / "sub" / "x.db"), "import", str(tmp_path / "ok.fit")])
     assert exc.value.code == 1
+
+
+def test_import_beside_other_threads_uses_a_fork_server(tmp_path: Path) -> None:
+    # The daemon imports while its scheduler threads run; parsing must work there too.
+    import threading
+
+    cfg = make_config(tmp_path, workers=2)
+    db = make_db(cfg)
+    for day in range(1, 4):
+        (tmp_path / f"{day}.fit").write_bytes(run_file(at(2026, 3, day, 7), km=5, minutes=20))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        summary = import_paths(db, cfg, [tmp_path])
+    finally:
+        stop.set()
+        other.join()
+    assert (summary.imported, summary.failed) == (3, 0)

@@ -19,6 +19,7 @@ import bisect
 import gzip
 import hashlib
 import io
+import logging
 import os
 import struct
 import warnings
@@ -415,6 +416,18 @@ def _header_problem(data: bytes) -> str | None:
         if stored != 0 and stored != Crc.calculate(data[:12]):
             return "bad FIT header: its CRC does not match (the header is damaged)"
     return None
+
+
+def parse_job(data: bytes, label: str, tz_name: str) -> FitResult:
+    """Process-pool entry point: :func:`parse_fit_bytes` that never raises.
+
+    It lives here so a worker process imports only this module, not the CLI or the database.
+    """
+    try:
+        return parse_fit_bytes(data, label, ZoneInfo(tz_name))
+    except Exception as exc:  # noqa: BLE001 - any reader bug becomes this file's failure
+        logging.getLogger(__name__).exception("reading %s failed", label)
+        return FitResult("failed", f"could not read this file ({exc.__class__.__name__}: {exc})")
 
 
 def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
