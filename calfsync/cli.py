@@ -39,10 +39,10 @@ HELP_LINES: dict[str, str] = {
     "notify": "Test push channels, flush the outbox, list and retry dead letters.",
     "run": "Run the daemon: scan inboxes, poll Strava, deliver pushes, nightly rules.",
     "doctor": "Check configuration, database, inboxes, push channels and Strava; print fixes.",
-    "replay": "Run the rules over all history and print what would have fired (writes nothing).",
+    "replay": "Show what the rules would have fired over all history.",
     "alerts": "List stored alerts, newest first.",
-    "shoes": "List shoes; add, set drop/retirement, assign a run to a shoe.",
-    "sore": "Log calf soreness (0-10) or list the log; pain over a week raises P1.",
+    "shoes": "List, add and set shoes; assign a run to a shoe.",
+    "sore": "Log calf soreness (0-10), or list the log.",
     "auth": "Authorize calfsync with Strava (`auth strava`, works on a headless server).",
 }
 
