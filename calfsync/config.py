@@ -43,7 +43,7 @@ RULE_COMMON = {"enabled": bool, "cooldown_days": int}
 
 CHANNEL_KEYS: dict[str, set[str]] = {
     "ntfy": {"url", "topic", "token", "token_file", "username", "password", "password_file",
-             "click_url"},
+             "click_url", "tags"},
     "gotify": {"url", "token", "token_file"},
     "pushover": {"url", "token", "token_file", "user", "user_file", "device"},
     "telegram": {"url", "token", "token_file", "chat_id"},

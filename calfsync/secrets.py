@@ -90,11 +90,13 @@ def resolve_secret(
     cred_dir = env.get("CREDENTIALS_DIRECTORY")
     name = owner or table.get("name")
     if cred_dir and name:
-        path = Path(cred_dir) / credential_name(str(name), key)
-        if path.is_file():
-            text = path.read_text(encoding="utf-8").strip()
-            register(text)
-            return text or None
+        base = credential_name(str(name), key)
+        for candidate in (base, f"calfsync_{base}"):  # the unit's folder credential prefixes
+            path = Path(cred_dir) / candidate
+            if path.is_file():
+                text = path.read_text(encoding="utf-8").strip()
+                register(text)
+                return text or None
     return None
 
 

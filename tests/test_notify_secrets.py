@@ -31,6 +31,8 @@ def test_resolve_from_value_file_and_credentials_directory(tmp_path: Path) -> No
     env = {"CREDENTIALS_DIRECTORY": str(creds)}
     assert secrets.resolve_secret({"name": "phone"}, "token", env=env) == "tk_from_systemd"
     assert secrets.resolve_secret({"name": "other"}, "token", env=env) is None
+    (creds / "calfsync_other_token").write_text("tk_from_folder")  # LoadCredential=calfsync:DIR
+    assert secrets.resolve_secret({"name": "other"}, "token", env=env) == "tk_from_folder"
     assert secrets.resolve_secret({"name": "phone"}, "token", env={}) is None
 
 
