@@ -265,3 +265,16 @@ def test_summary_for_status_hides_secrets(db: Any) -> None:
     assert info["pending"] == 1 and info["sent"] == 0
     assert "tg: telegram: cannot connect" in info["last_error"]
     assert token not in str(info)
+
+
+def test_enqueue_shares_the_callers_transaction(db: Any, ntfy: FakeNtfy) -> None:
+    cfg = make_config([ntfy_channel(ntfy)])
+    with pytest.raises(RuntimeError, match="crash"), write_tx(db):
+        add_run(db, "r1", NOW - timedelta(hours=1))
+        alert_id = add_alert(db, "S1", "S1:r1", activity_id="r1")
+        assert outbox.enqueue(db, cfg, [alert_id], NOW) == 1
+        raise RuntimeError("crash before commit")
+    assert db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM notify_outbox").fetchone()[0] == 0
+    with pytest.raises(RuntimeError, match="outside a transaction"), write_tx(db):
+        outbox.deliver_due(db, cfg, NOW)

@@ -165,8 +165,15 @@ def deliver_due(
     """Claim and send every push that is due at ``now``; mark each sent, retrying or dead.
 
     ``force`` ignores back-off (``notify flush --now``) but not quiet hours or the daily cap.
-    Never raises for a failed push: failures are counted and recorded in the rows.
+    Never raises for a failed push: failures are counted and recorded in the rows. Call it
+    outside any transaction (after the cycle's ``write_tx`` committed); inside one it raises
+    ``RuntimeError``, as it would hold the write lock across network calls.
     """
+    if db.conn.in_transaction:
+        raise RuntimeError(
+            "deliver_due must run outside a transaction: it sends between its own short "
+            "transactions (commit the cycle's write_tx first)"
+        )
     install_log_redaction()
     worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     channels = {c["name"]: c for c in enabled_channels(cfg)}
