@@ -366,7 +366,7 @@ def run(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:
         _set_states(db, "error", str(exc), None)
         report.state, report.message = "error", str(exc)
     else:
-        message = _ok_message(db, report)
+        message = _ok_message(report, client.reads)
         _set_states(db, "ok", message, None)
         set_state(db, K_FAILURES, None)
         set_state(db, K_LAST_OK, utc_iso(now))
@@ -431,13 +431,17 @@ def _record_failure(
     report.state, report.message = state, text
 
 
-def _ok_message(db: sqlite_utils.Database, report: StravaReport) -> str:
-    parts = [f"{report.saved} activities listed"]
+def _ok_message(report: StravaReport, reads: int) -> str:
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    parts = [count(report.saved, "activity", "activities") + " listed"]
     if report.deleted:
         parts.append(f"{report.deleted} deleted on Strava")
     if report.gear:
-        parts.append(f"{report.gear} shoes updated")
-    return "ok: " + ", ".join(parts)
+        parts.append(count(report.gear, "shoe", "shoes") + " updated")
+    parts.append(count(reads, "API read", "API reads"))
+    return ", ".join(parts)
 
 
 def _backfill_text(db: sqlite_utils.Database) -> str:
