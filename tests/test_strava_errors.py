@@ -262,3 +262,17 @@ def test_two_processes_never_spend_the_same_refresh_token(fake, cfg, db):
     assert one_shot.tokens == daemon.tokens
     assert tokens(db)["refresh_token"] == fake.state.refresh
     assert strava_sync.run(db, cfg, now).state == "ok"
+
+
+@pytest.mark.parametrize("kind", ["500", "timeout", "drop"])
+def test_a_failing_token_endpoint_is_retried_not_a_re_authorization(fake, cfg, db, kind):
+    now = now_utc()
+    old = ready(fake, db, now, expires_in=0)
+    fake.fail(kind, path="/oauth/token")
+
+    report = strava_sync.run(db, cfg, now)
+
+    assert report.state == "error" and "retrying next cycle" in report.message
+    assert tokens(db)["refresh_token"] == old["refresh_token"]
+    assert strava_sync.take_notice(db) is None
+    assert strava_sync.run(db, cfg, now + timedelta(minutes=30)).state == "ok"
