@@ -156,7 +156,13 @@ def authorize(ctx_obj: Any, code_or_url: str | None, listen: int | None) -> dict
         click.echo(f"warning: {warning}", err=True)
     now = datetime.now(UTC)
     with write_tx(db):
-        for key in (strava_sync.K_REJECTED, strava_sync.K_NEXT_TRY, strava_sync.K_FAILURES):
+        for key in (
+            strava_sync.K_REJECTED,
+            strava_sync.K_NEXT_TRY,
+            strava_sync.K_LIMITED_UNTIL,
+            strava_sync.K_FAILURES,
+            strava_sync.K_NOTICE,
+        ):
             set_state(db, key, None)
         set_state(db, strava_sync.K_STATE, "ok")
         set_state(db, strava_sync.K_MESSAGE, "authorized; waiting for the first sync")
