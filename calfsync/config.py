@@ -22,18 +22,38 @@ from .errors import ConfigError
 
 # Rule parameters and their defaults (shared/RULES.md). ``[rules.ID]`` may set any of these.
 RULE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "S1": {"enabled": True, "threshold": 0.10, "min_increase_km": 1.0, "lookback_days": 30,
-           "moderate": 0.30, "large": 1.00},
+    "S1": {
+        "enabled": True,
+        "threshold": 0.10,
+        "min_increase_km": 1.0,
+        "lookback_days": 30,
+        "moderate": 0.30,
+        "large": 1.00,
+    },
     "W1": {"enabled": True, "threshold": 0.20, "min_increase_km": 5.0, "rearm_below": 0.10},
     "RET1": {"enabled": True, "gap_days": 14, "long_gap_days": 28},
-    "H1": {"enabled": True, "ratio": 1.3, "min_increase_m": 200.0, "min_climb_per_km": 10.0,
-           "low_base_m": 50.0, "low_base_trigger_m": 300.0, "min_known_fraction": 0.75,
-           "rearm_below": 1.0},
+    "H1": {
+        "enabled": True,
+        "ratio": 1.3,
+        "min_increase_m": 200.0,
+        "min_climb_per_km": 10.0,
+        "low_base_m": 50.0,
+        "low_base_trigger_m": 300.0,
+        "min_known_fraction": 0.75,
+        "rearm_below": 1.0,
+    },
     "H2": {"enabled": True, "ratio": 1.3, "min_climb_m": 150.0, "lookback_days": 30},
     "G1": {"enabled": True, "max_prior_km": 20.0},
     "G2": {"enabled": True, "min_drop_decrease_mm": 4.0, "lookback_days": 60},
-    "I1": {"enabled": True, "quiet_days": 21, "ratio": 1.3, "lookback_days": 30,
-           "hr_fraction": 0.90, "min_hard_minutes": 10.0, "min_history_days": 21},
+    "I1": {
+        "enabled": True,
+        "quiet_days": 21,
+        "ratio": 1.3,
+        "lookback_days": 30,
+        "hr_fraction": 0.90,
+        "min_hard_minutes": 10.0,
+        "min_history_days": 21,
+    },
     "P1": {"enabled": True, "days": 7},
     "SW1": {"enabled": True, "retire_km": 800.0},
     "A1": {"enabled": False, "threshold": 1.8, "rearm_below": 1.5},
@@ -42,8 +62,16 @@ RULE_DEFAULTS: dict[str, dict[str, Any]] = {
 RULE_COMMON = {"enabled": bool, "cooldown_days": int}
 
 CHANNEL_KEYS: dict[str, set[str]] = {
-    "ntfy": {"url", "topic", "token", "token_file", "username", "password", "password_file",
-             "click_url", "tags"},
+    "ntfy": {
+        "url",
+        "topic",
+        "token",
+        "token_file",
+        "username",
+        "password",
+        "password_file",
+        "click_url",
+    },
     "gotify": {"url", "token", "token_file"},
     "pushover": {"url", "token", "token_file", "user", "user_file", "device"},
     "telegram": {"url", "token", "token_file", "chat_id"},
@@ -224,8 +252,14 @@ def validate(
     return Config(data=data, path=path)
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-               list: "a list", dict: "a table"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
 
 
 def _type_ok(value: Any, typ: Any) -> bool:
@@ -252,12 +286,12 @@ def _validate_rules(given: Mapping[str, Any], where: str) -> dict[str, dict[str,
         for key, value in params.items():
             if key not in out[rid]:
                 known = ", ".join(out[rid])
-                raise ConfigError(
-                    f"{where}: unknown key '{key}' in [rules.{rid}] (known: {known})"
-                )
+                raise ConfigError(f"{where}: unknown key '{key}' in [rules.{rid}] (known: {known})")
             expected = RULE_COMMON.get(key) or type(out[rid][key])
-            ok = isinstance(value, bool) if expected is bool else (
-                isinstance(value, int | float) and not isinstance(value, bool)
+            ok = (
+                isinstance(value, bool)
+                if expected is bool
+                else (isinstance(value, int | float) and not isinstance(value, bool))
             )
             if not ok:
                 raise ConfigError(f"{where}: [rules.{rid}] {key} has the wrong type ({value!r})")
@@ -351,9 +385,11 @@ def _expand(value: str, env: Mapping[str, str], label: str) -> str:
         if name not in env:
             raise ConfigError(
                 f"{label}: ${name} is not set in the environment ('{value}'). "
-                + ("It is set by systemd's LoadCredential=; outside systemd write the path."
-                   if name == "CREDENTIALS_DIRECTORY"
-                   else "Set it or write the path out.")
+                + (
+                    "It is set by systemd's LoadCredential=; outside systemd write the path."
+                    if name == "CREDENTIALS_DIRECTORY"
+                    else "Set it or write the path out."
+                )
             )
         return env[name]
 

@@ -24,9 +24,24 @@ CANDIDATE_WINDOW_S = max(FILE_DUP_WINDOW_S, CROSS_SOURCE_WINDOW_S)
 EXTERNAL_ID_WINDOW_S = 86_400
 
 DEVICE_FIELDS = (
-    "start_time", "local_date", "utc_offset_s", "sub_sport", "distance_m", "moving_time_s",
-    "elapsed_time_s", "ascent_m", "descent_m", "avg_heart_rate_bpm", "max_heart_rate_bpm",
-    "interval_time_s", "hr_histogram", "laps", "device", "altitude_source", "indoor", "salvaged",
+    "start_time",
+    "local_date",
+    "utc_offset_s",
+    "sub_sport",
+    "distance_m",
+    "moving_time_s",
+    "elapsed_time_s",
+    "ascent_m",
+    "descent_m",
+    "avg_heart_rate_bpm",
+    "max_heart_rate_bpm",
+    "interval_time_s",
+    "hr_histogram",
+    "laps",
+    "device",
+    "altitude_source",
+    "indoor",
+    "salvaged",
 )
 STRAVA_FIELDS = ("name", "gear_id", "workout_type", "strava_id", "external_id")
 

@@ -118,9 +118,7 @@ class Activity:
         kwargs = {k: row[k] for k in names if k in row and k not in ("raw",)}
         kwargs["start_time"] = parse_utc(row["start_time"])
         hist = row.get("hr_histogram")
-        kwargs["hr_histogram"] = (
-            {int(k): v for k, v in json.loads(hist).items()} if hist else None
-        )
+        kwargs["hr_histogram"] = {int(k): v for k, v in json.loads(hist).items()} if hist else None
         kwargs["laps"] = json.loads(row["laps"]) if row.get("laps") else None
         kwargs["salvaged"] = bool(row.get("salvaged"))
         source = row.get("source") or "fit"

@@ -129,6 +129,35 @@ def list_shoes(db: sqlite_utils.Database, default_retire_km: float) -> list[dict
     return out
 
 
+def add_shoe(
+    db: sqlite_utils.Database,
+    name: str,
+    from_date: str,
+    *,
+    drop_mm: float | None = None,
+    minimalist: bool = False,
+    retire_km: float | None = None,
+) -> str:
+    """Add a shoe worn from ``from_date`` on (until the next one added so); returns its id.
+
+    Runs are assigned to it by :func:`assign_gear_by_date` (called by the caller or by the next
+    evaluation), so no activity is touched here.
+    """
+    gear_id = _next_manual_id(db)
+    db["gear"].insert(
+        {
+            "id": gear_id,
+            "name": name,
+            "drop_mm": drop_mm,
+            "minimalist": int(minimalist),
+            "retire_at_m": retire_km * 1000.0 if retire_km else None,
+            "from_date": from_date,
+            "source": "manual",
+        }
+    )
+    return gear_id
+
+
 def _next_manual_id(db: sqlite_utils.Database) -> str:
     numbers = [
         int(r[0][1:])
@@ -245,17 +274,8 @@ def shoes_add(
     from_date = _iso_date(from_date)
     db = obj.db
     with write_tx(db):
-        gear_id = _next_manual_id(db)
-        db["gear"].insert(
-            {
-                "id": gear_id,
-                "name": name,
-                "drop_mm": drop_mm,
-                "minimalist": int(minimalist),
-                "retire_at_m": retire_km * 1000.0 if retire_km else None,
-                "from_date": from_date,
-                "source": "manual",
-            }
+        gear_id = add_shoe(
+            db, name, from_date, drop_mm=drop_mm, minimalist=minimalist, retire_km=retire_km
         )
         changed = assign_gear_by_date(db)
         ids = _reevaluate(obj, changed)

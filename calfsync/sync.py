@@ -49,7 +49,11 @@ class CycleReport:
             parts.append(f"strava: {getattr(self.strava, 'message', '') or self.strava.state}")
         parts.append(f"new alerts: {len(self.alert_ids)}")
         if self.delivery is not None:
-            parts.append(f"pushes: {self.delivery}")
+            d = self.delivery
+            parts.append(
+                f"pushes: {d.sent} sent, {d.retrying} retrying, {d.deferred} deferred, "
+                f"{d.dead} dead"
+            )
         parts.extend(f"{step} failed: {msg}" for step, msg in self.errors.items())
         return "; ".join(parts)
 
@@ -87,7 +91,11 @@ def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
 
 
 def evaluate_pending(
-    db: sqlite_utils.Database, cfg: Config, now: datetime, *, mode: str = "push",
+    db: sqlite_utils.Database,
+    cfg: Config,
+    now: datetime,
+    *,
+    mode: str = "push",
     extra_dates: set[str] | None = None,
 ) -> list[int]:
     """Evaluate the rules for every dirty date; alerts and their pushes in one transaction.

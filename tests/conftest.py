@@ -16,7 +16,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("TZ", "UTC")
-    for name in ("CALFSYNC_CONFIG", "STATE_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC",
-                 "CREDENTIALS_DIRECTORY"):
+    for name in (
+        "CALFSYNC_CONFIG",
+        "STATE_DIRECTORY",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "CREDENTIALS_DIRECTORY",
+    ):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -14,11 +14,26 @@ from calfsync.model import Activity
 from calfsync.store import save_activities
 
 
-def act(id_: str, day: datetime, km: float, sport: str = "running", climb: float | None = 50,
-        sub_sport: str | None = None, offset_s: int = 0) -> Activity:
-    return Activity(id=id_, source="fit", start_time=day, utc_offset_s=offset_s, sport=sport,
-                    sub_sport=sub_sport, distance_m=km * 1000, moving_time_s=km * 330,
-                    ascent_m=climb)
+def act(
+    id_: str,
+    day: datetime,
+    km: float,
+    sport: str = "running",
+    climb: float | None = 50,
+    sub_sport: str | None = None,
+    offset_s: int = 0,
+) -> Activity:
+    return Activity(
+        id=id_,
+        source="fit",
+        start_time=day,
+        utc_offset_s=offset_s,
+        sport=sport,
+        sub_sport=sub_sport,
+        distance_m=km * 1000,
+        moving_time_s=km * 330,
+        ascent_m=climb,
+    )
 
 
 def test_new_database_is_migrated_wal_and_versioned(tmp_path: Path):
@@ -46,14 +61,17 @@ def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path: Path):
 def test_weekly_load_counts_runs_only_by_local_monday(tmp_path: Path):
     db = open_db(tmp_path / "x.db")
     monday = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 2026-03-02 is a Monday
-    save_activities(db, [
-        act("r1", monday, 10),
-        act("r2", monday + timedelta(days=6), 12, climb=None, sub_sport="treadmill"),
-        act("ride", monday + timedelta(days=2), 40, sport="cycling"),
-        act("r3", monday + timedelta(days=7), 8),
-        # Sunday 23:30 in UTC-8 is Monday 07:30 UTC: it belongs to the local Sunday's week
-        act("r4", datetime(2026, 3, 16, 7, 30, tzinfo=UTC), 5, offset_s=-8 * 3600),
-    ])
+    save_activities(
+        db,
+        [
+            act("r1", monday, 10),
+            act("r2", monday + timedelta(days=6), 12, climb=None, sub_sport="treadmill"),
+            act("ride", monday + timedelta(days=2), 40, sport="cycling"),
+            act("r3", monday + timedelta(days=7), 8),
+            # Sunday 23:30 in UTC-8 is Monday 07:30 UTC: it belongs to the local Sunday's week
+            act("r4", datetime(2026, 3, 16, 7, 30, tzinfo=UTC), 5, offset_s=-8 * 3600),
+        ],
+    )
     weeks = rows(db, "SELECT * FROM weekly_load ORDER BY week_start")
     assert [w["week_start"] for w in weeks] == ["2026-03-02", "2026-03-09"]
     assert weeks[0]["runs"] == 2 and weeks[0]["distance_m"] == 22_000

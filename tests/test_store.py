@@ -15,16 +15,37 @@ T0 = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
 
 
 def fit_run(id_: str, start: datetime = T0, distance_m: float = 10_000, **kw) -> Activity:
-    return Activity(id=id_, source="fit", start_time=start, utc_offset_s=0, sport="running",
-                    distance_m=distance_m, moving_time_s=3000, ascent_m=80, raw={"file": id_},
-                    **kw)
+    return Activity(
+        id=id_,
+        source="fit",
+        start_time=start,
+        utc_offset_s=0,
+        sport="running",
+        distance_m=distance_m,
+        moving_time_s=3000,
+        ascent_m=80,
+        raw={"file": id_},
+        **kw,
+    )
 
 
 def strava_run(sid: int, start: datetime = T0, distance_m: float = 10_300, **kw) -> Activity:
-    return Activity(id=f"strava:{sid}", source="strava", start_time=start, utc_offset_s=7200,
-                    sport="running", distance_m=distance_m, moving_time_s=2990, ascent_m=95,
-                    strava_id=sid, name="Morning Run", gear_id="g42", workout_type=3,
-                    raw={"id": sid}, **kw)
+    return Activity(
+        id=f"strava:{sid}",
+        source="strava",
+        start_time=start,
+        utc_offset_s=7200,
+        sport="running",
+        distance_m=distance_m,
+        moving_time_s=2990,
+        ascent_m=95,
+        strava_id=sid,
+        name="Morning Run",
+        gear_id="g42",
+        workout_type=3,
+        raw={"id": sid},
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -80,7 +101,7 @@ def test_complete_copy_replaces_salvaged_one_but_not_the_reverse(db):
 @pytest.mark.parametrize("fit_first", [True, False])
 def test_fit_and_strava_merge_into_one_row_in_either_order(db, fit_first):
     fit, strava = fit_run("fit:1"), strava_run(77, T0 + timedelta(seconds=100))
-    for act in ([fit, strava] if fit_first else [strava, fit]):
+    for act in [fit, strava] if fit_first else [strava, fit]:
         save_activities(db, [act])
     # a re-sync of both changes nothing
     again = save_activities(db, [strava, fit])

@@ -1,0 +1,61 @@
+"""`calfsync demo`: the first thing a newcomer runs must work with no configuration at all."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from calfsync.cli import cli
+from calfsync.demo import plan
+
+
+def test_plan_spans_12_to_16_weeks_and_ends_today():
+    today = date(2026, 11, 26)
+    runs = plan(today)
+    span_days = (runs[-1].day - runs[0].day).days
+    assert 12 * 7 <= span_days <= 16 * 7
+    assert runs[-1].day == today
+    gaps = [(b.day - a.day).days for a, b in zip(runs, runs[1:], strict=False)]
+    assert max(gaps) >= 14  # the layoff the demo returns from
+    assert all(g >= 0 for g in gaps)
+
+
+def test_demo_runs_the_whole_pipeline_and_shows_alerts(tmp_path: Path):
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Weekly load" in out and "sqlite3" in out
+    assert "[calfsync push" in out  # the console 'phone' received the fresh alerts
+    db = sqlite3.connect(tmp_path / "demo" / "calfsync-demo.db")
+    rules = {r for (r,) in db.execute("SELECT DISTINCT rule FROM alerts")}
+    assert {"S1", "RET1", "H1", "I1", "G1"} <= rules
+    pushed = {r for (r,) in db.execute("SELECT DISTINCT rule FROM alerts WHERE pushed = 'sent'")}
+    assert pushed and pushed <= rules
+    # only fresh runs push: every sent alert is of the last three days
+    old_sent = db.execute(
+        "SELECT COUNT(*) FROM alerts WHERE pushed = 'sent' "
+        "AND local_date < (SELECT date(MAX(local_date), '-3 days') FROM activities)"
+    ).fetchone()[0]
+    assert old_sent == 0
+    weeks = db.execute("SELECT COUNT(*) FROM weekly_load").fetchone()[0]
+    assert weeks >= 12
+
+
+def test_demo_twice_starts_fresh(tmp_path: Path):
+    runner = CliRunner()
+    counts = []
+    for _ in range(2):
+        result = runner.invoke(cli, ["demo", "--dir", str(tmp_path / "d")])
+        assert result.exit_code == 0, result.output
+        db = sqlite3.connect(tmp_path / "d" / "calfsync-demo.db")
+        counts.append(
+            db.execute(
+                "SELECT (SELECT COUNT(*) FROM activities), (SELECT COUNT(*) FROM alerts)"
+            ).fetchone()
+        )
+        db.close()
+    assert counts[0] == counts[1]
+    assert counts[0][0] == len(plan(datetime.now(UTC).date()))  # tests run with TZ=UTC
