@@ -94,11 +94,13 @@ class _Done:
 class _Importer:
     """Hands items to the pool, collects results and writes them in batches."""
 
-    def __init__(self, db: sqlite_utils.Database, cfg: Config, now: datetime | None) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, cfg: Config, now: datetime | None, auto_workers: int
+    ) -> None:
         self.db = db
         self.tz_name = cfg.section("athlete")["timezone"] or "UTC"
         workers = int(cfg.section("fit").get("workers") or 0)
-        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self.workers = workers if workers > 0 else auto_workers
         self.now = now
         self.summary = ImportSummary()
         self._pool: ProcessPoolExecutor | None = None
@@ -309,9 +311,10 @@ def _run(
     *,
     progress: bool,
     now: datetime | None,
+    auto_workers: int,
 ) -> ImportSummary:
     started = time.monotonic()
-    importer = _Importer(db, cfg, now)
+    importer = _Importer(db, cfg, now, auto_workers)
     try:
         if _progress_wanted(progress) and files:
             with click.progressbar(files, label="Importing", file=sys.stderr, show_pos=True) as bar:
@@ -336,18 +339,23 @@ def import_paths(
 ) -> ImportSummary:
     """Import files and folders (recursive): ``.fit``, ``.fit.gz`` and ``.zip`` at any depth.
 
-    Every file is read; contents already in ``fit_files`` count as duplicates. Raises
-    FileNotFoundError for a path that does not exist. Never pushes.
+    Every file is read; contents already in ``fit_files`` count as duplicates. Files are parsed
+    on every core unless ``[fit] workers`` says otherwise. Raises FileNotFoundError for a path
+    that does not exist. Never pushes.
     """
     files = list(find_input_files(paths))
-    return _run(db, cfg, files, progress=progress, now=now)
+    return _run(db, cfg, files, progress=progress, now=now, auto_workers=os.cpu_count() or 1)
 
 
 def scan_inboxes(
     db: sqlite_utils.Database, cfg: Config, *, now: datetime | None = None
 ) -> ImportSummary:
     """Import new or changed files from the ``[fit] inbox`` folders (size and mtime against
-    ``seen_paths``); unchanged files are not even read. A missing inbox is logged and skipped."""
+    ``seen_paths``); unchanged files are not even read. A missing inbox is logged and skipped.
+
+    Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
+    at 0 they parse in one process (no pool), leaving the other cores to the machine.
+    """
     seen = {
         row[0]: (row[1], row[2])
         for row in db.execute("SELECT path, size_bytes, mtime_ns FROM seen_paths")
@@ -364,7 +372,7 @@ def scan_inboxes(
                 continue
             if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
-    return _run(db, cfg, files, progress=False, now=now)
+    return _run(db, cfg, files, progress=False, now=now, auto_workers=1)
 
 
 def evaluate_imported(
