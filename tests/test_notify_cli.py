@@ -60,7 +60,7 @@ def test_flush_exits_1_while_pushes_stay_pending_then_0(tmp_path: Path) -> None:
     db = open_db(cfg.db_path)
     alert_and_enqueue(db, cfg, "S1", "S1:r1", now=outbox.utcnow())
     code, out = _run("--config", str(cfg_path), "notify", "flush")
-    assert code == 1 and "1 retrying" in out and "1 still pending" in out
+    assert code == 1 and "1 retrying" in out and "1 queued" in out
     ntfy = FakeNtfy(token="tk_cli_token")
     ntfy.port = port
     with ntfy:

@@ -80,7 +80,7 @@ def flush_cmd(ctx: Any, force: bool, as_json: bool) -> None:
     else:
         click.echo(
             f"sent {report.sent} push(es), {report.retrying} retrying, {report.dead} dead, "
-            f"{report.deferred} deferred; {report.pending} still pending"
+            f"{report.deferred} deferred; {report.pending} queued (alert, channel) row(s) left"
         )
         for error in report.errors:
             click.echo(f"  {error}", err=True)

@@ -2,7 +2,7 @@
 
 Config: ``url`` (default ``https://ntfy.sh``), ``topic``, ``token`` (access token, sent as
 ``Authorization: Bearer``) or ``username`` + ``password`` (Basic auth), ``click_url``
-(a template with ``{activity_id}``, ``{strava_id}``, ``{local_date}``), ``tags`` (extra tags).
+(a template with ``{activity_id}``, ``{strava_id}``, ``{local_date}``).
 With ``[notify] reply_topic`` set, each push carries two ``http`` action buttons that publish
 "sore" / "fine" to that topic on the same server (see :mod:`calfsync.notify.replies`).
 """
@@ -45,7 +45,7 @@ def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
         "title": message.title,
         "message": message.body,
         "priority": max(1, min(5, message.level)),
-        "tags": list(message.tags) + list(channel.get("tags") or []),
+        "tags": list(message.tags),
     }
     if message.click_url:
         body["click"] = message.click_url
