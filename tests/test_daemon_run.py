@@ -265,10 +265,13 @@ def test_strava_is_polled_when_configured(setup) -> None:
                 30,
                 "the Strava activity to be stored",
             )
-            assert (
-                count(db, "SELECT COUNT(*) FROM state WHERE key = 'strava.status' AND value = 'ok'")
-                == 1
+            wait_until(
+                lambda: count(
+                    db, "SELECT COUNT(*) FROM state WHERE key = 'strava.status' AND value = 'ok'"
+                ),
+                30,
+                "strava.status ok",
             )
         finally:
-            assert daemon.stop() == 0
+            assert daemon.stop() == 0, daemon.log()
     assert CLIENT_SECRET not in daemon.log()
