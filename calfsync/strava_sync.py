@@ -43,7 +43,7 @@ import sqlite_utils
 from .config import Config
 from .db import get_state, rows, set_state, write_tx
 from .errors import ConfigError
-from .model import parse_utc, utc_iso
+from .model import Activity, parse_utc, utc_iso
 from .sources import strava as src
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class StravaReport:
     saved: int = 0
     deleted: int = 0
     gear: int = 0
+    skipped: int = 0  # replies that could not be mapped (logged)
 
     def line(self) -> str:
         return self.message or self.state
@@ -438,6 +439,8 @@ def _ok_message(report: StravaReport, reads: int) -> str:
     parts = [count(report.saved, "activity", "activities") + " listed"]
     if report.deleted:
         parts.append(f"{report.deleted} deleted on Strava")
+    if report.skipped:
+        parts.append(count(report.skipped, "reply", "replies") + " skipped (unreadable)")
     if report.gear:
         parts.append(count(report.gear, "shoe", "shoes") + " updated")
     parts.append(count(reads, "API read", "API reads"))
@@ -534,7 +537,7 @@ def run_listing(
             now, after=listing["after"], before=listing["before"], page=listing["page"]
         )
         pages += 1
-        activities = [src.to_activity(raw) for raw in page]
+        activities = mappable(page, report)
         ids = {a.strava_id for a in activities if a.strava_id is not None}
         if ids and ids == previous_ids:
             raise src.StravaMalformed(
@@ -567,6 +570,19 @@ def run_listing(
             set_state(db, K_RELIST_AT, utc_iso(now))
         if listing["kind"] == "backfill":
             _record_backfill(db, listing, complete=True)
+
+
+def mappable(replies: list[dict[str, Any]], report: StravaReport) -> list[Activity]:
+    """The replies as Activities. One that cannot be mapped (no usable start time) is skipped
+    with a warning rather than blocking every later page; it is counted in ``report.skipped``."""
+    out = []
+    for raw in replies:
+        try:
+            out.append(src.to_activity(raw))
+        except src.StravaMalformed as exc:
+            report.skipped += 1
+            log.warning("Strava activity %s skipped: %s", raw.get("id"), exc)
+    return out
 
 
 def _record_backfill(db: sqlite_utils.Database, listing: dict[str, Any], complete: bool) -> None:
@@ -617,7 +633,7 @@ def _check_unseen(
         from .store import save_activities
 
         with write_tx(db):
-            result = save_activities(db, [src.to_activity(detail)])
+            result = save_activities(db, mappable([detail], report))
             report.changed_dates |= result.changed_dates
             db.execute(
                 "UPDATE activities SET strava_listed_at = ? WHERE strava_id = ?",

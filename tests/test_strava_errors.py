@@ -222,12 +222,26 @@ def test_transient_failures_write_nothing_and_retry_next_cycle(fake, cfg, db, ki
 def test_a_reply_that_is_json_but_not_activities_is_refused(fake, cfg, db):
     now = now_utc()
     ready(fake, db, now)
-    fake.add_activity(now - timedelta(hours=3))
-    fake.edit_activity(max(fake.state.activities), start_date=None)
+    fake.fail("wrong_shape", path="/api/v3/athlete/activities")
 
     report = strava_sync.run(db, cfg, now)
 
-    assert report.state == "error" and strava_rows(db) == []
+    assert report.state == "error" and "not a list of activities" in report.message
+    assert strava_rows(db) == []
+
+
+def test_one_unreadable_activity_is_skipped_not_blocking_the_rest(fake, cfg, db, caplog):
+    now = now_utc()
+    ready(fake, db, now)
+    bad = fake.add_activity(now - timedelta(hours=3))
+    fake.edit_activity(bad["id"], start_date=None)
+
+    report = strava_sync.run(db, cfg, now)
+
+    assert report.state == "ok" and report.skipped == 1
+    assert "1 reply skipped" in report.message
+    assert len(strava_rows(db)) == 3
+    assert str(bad["id"]) in caplog.text
 
 
 def test_secrets_never_reach_the_log(fake, cfg, db, caplog):

@@ -669,9 +669,7 @@ class StravaClient:
         data = self.get_json(
             "/athlete/activities", now, after=after, before=before, page=page, per_page=PER_PAGE
         )
-        if not isinstance(data, list) or not all(
-            isinstance(a, dict) and "id" in a and "start_date" in a for a in data
-        ):
+        if not isinstance(data, list) or not all(isinstance(a, dict) and "id" in a for a in data):
             raise StravaMalformed("Strava's activity list was not a list of activities")
         return data
 

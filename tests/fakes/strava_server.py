@@ -13,8 +13,8 @@ a test sets laid over it. What it does like Strava:
 - ``X-RateLimit-Limit/Usage`` and ``X-ReadRateLimit-Limit/Usage`` on every API reply; over a
   limit: 429 with those headers and Strava's error body. ``new_window()`` / ``new_day()`` reset.
 - Faults to inject: ``401``, ``403_inactive`` (Strava's ``Application/Status/Inactive`` body),
-  ``429``, ``429_daily``, ``500``, ``timeout``, ``malformed`` (truncated JSON), ``drop``
-  (connection closed with no reply).
+  ``429``, ``429_daily``, ``500``, ``timeout``, ``malformed`` (truncated JSON), ``wrong_shape``
+  (JSON, not activities), ``drop`` (connection closed with no reply).
 """
 
 from __future__ import annotations
@@ -441,6 +441,8 @@ class FakeStrava:
             return 504, {"message": "late"}, headers
         if kind == "malformed":
             return 200, b'[{"id": 1, "start_date": "2026-', headers
+        if kind == "wrong_shape":
+            return 200, [{"name": "an object without an id"}], headers
         if kind == "drop":
             return 0, b"", headers
         raise ValueError(f"unknown fault {kind}")
@@ -537,6 +539,9 @@ class FakeStrava:
             return 400, _error("Bad Request", "Params", "after", "invalid")
         acts = []
         for act in self.state.activities.values():
+            if not isinstance(act.get("start_date"), str):  # a broken record: listed anyway
+                acts.append((0, act))
+                continue
             epoch = int(
                 datetime.fromisoformat(act["start_date"].replace("Z", "+00:00")).timestamp()
             )
