@@ -82,6 +82,7 @@ class _PathState:
     sha256: str
     pending: int = 0
     listed: bool = False  # every item of the file has been handed out
+    broken: bool = False  # an item was lost (reader crash): not marked seen, read again later
 
 
 @dataclass
@@ -180,6 +181,7 @@ class _Importer:
                 # run tries again; start a fresh pool for the rest.
                 self._claimed.discard(item.sha256)
                 state.pending -= 1
+                state.broken = True
                 self.summary.failed += 1
                 self.summary.problems.append((item.label, "the reader process crashed"))
                 if self._pool is not None:
@@ -229,6 +231,8 @@ class _Importer:
             for done in batch:
                 self._write_one(done, counts)
             for state in paths:
+                if state.broken:
+                    continue
                 self.db.execute(
                     "INSERT INTO seen_paths(path, size_bytes, mtime_ns, sha256) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,"
