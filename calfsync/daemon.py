@@ -479,9 +479,7 @@ class Daemon:
             scanned = sync.scan_fit(db, cfg, now)
             return self._evaluate_and_deliver(sync, db, cfg, now, _describe(scanned))
         if job == "strava":
-            polled = sync.poll_strava(db, cfg, now)
-            if getattr(polled, "state", "ok") not in ("ok", "off"):
-                log.warning("strava: %s", _describe(polled))
+            polled = sync.poll_strava(db, cfg, now)  # logs Strava's own problems itself
             return self._evaluate_and_deliver(sync, db, cfg, now, _describe(polled))
         if job == "deliver":
             return _describe(sync.deliver(db, cfg, now))
