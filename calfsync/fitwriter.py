@@ -321,7 +321,8 @@ class SessionSpec:
 class _Encoder:
     """Accumulates FIT messages, managing local message numbers and definitions."""
 
-    def __init__(self) -> None:
+    def __init__(self, big_endian: bool = False) -> None:
+        self.endian = ">" if big_endian else "<"
         self.body = bytearray()
         self._defs: dict[tuple, int] = {}  # definition key -> local number
         self._local_owner: dict[int, tuple] = {}
@@ -383,7 +384,7 @@ class _Encoder:
                 if compressed_ts:
                     continue
             layout.append((num, size, base_id))
-            payload += struct.pack("<" + fmt, raw_int)
+            payload += struct.pack(self.endian + fmt, raw_int)
         dev_layout = [(num, len(raw), idx) for num, idx, raw in dev_fields or []]
         for _num, _idx, raw in dev_fields or []:
             payload += raw
@@ -391,7 +392,8 @@ class _Encoder:
         local, needs_def = self._local_for(key, 0 if compressed_ts else None)
         if needs_def:
             header = 0x40 | (0x20 if dev_layout else 0) | local
-            self.body += struct.pack("<BBBHB", header, 0, 0, mesg_num, len(layout))
+            arch = 1 if self.endian == ">" else 0
+            self.body += struct.pack(self.endian + "BBBHB", header, 0, arch, mesg_num, len(layout))
             for num, size, base_id in layout:
                 self.body += struct.pack("<BBB", num, size, base_id)
             if dev_layout:
@@ -495,7 +497,7 @@ def _write_session(
             dev = None
             if developer_field:
                 power = int(200 + 50 * math.sin(t / 60.0))
-                dev = [(0, 0, struct.pack("<H", power))]
+                dev = [(0, 0, struct.pack(enc.endian + "H", power))]
             enc.message("record", rec, dev_fields=dev, compressed_ts=use_compressed)
             t += step
         lap_end = start + int(round(end_t))
@@ -562,6 +564,7 @@ def encode_activity(
     product: int = PRODUCT_FR245,
     product_name: str | None = None,
     compressed_timestamps: bool = False,
+    big_endian: bool = False,
     developer_field: bool = False,
     altitude_fields: str = "both",
     include_activity: bool = True,
@@ -572,13 +575,14 @@ def encode_activity(
     ``compressed_timestamps`` writes records with compressed-timestamp headers;
     ``developer_field`` adds a developer data field (running power, W) to every record;
     ``altitude_fields`` is "both", "enhanced" (enhanced_altitude only) or "legacy";
-    ``include_activity=False`` leaves out the closing activity message.
+    ``include_activity=False`` leaves out the closing activity message; ``big_endian`` writes
+    big-endian definitions and values (the format allows either; some devices use it).
     """
     if not sessions:
         raise ValueError("an activity needs at least one session")
     if altitude_fields not in ("both", "enhanced", "legacy"):
         raise ValueError("altitude_fields must be 'both', 'enhanced' or 'legacy'")
-    enc = _Encoder()
+    enc = _Encoder(big_endian)
     first = sessions[0]
     enc.message(
         "file_id",

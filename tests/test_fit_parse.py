@@ -281,3 +281,12 @@ def test_truncated_after_the_session_keeps_the_whole_session() -> None:
     assert result.salvaged is True
     (act,) = result.activities
     assert act.distance_m == pytest.approx(5000)
+
+
+def test_big_endian_file_reads_like_a_little_endian_one() -> None:
+    spec = run(
+        at(2026, 3, 1, 7), km=4, minutes=20, altitude_profile=hills(), include_total_ascent=False
+    )
+    (little,) = parse(encode_activity([spec])).activities
+    (big,) = parse(encode_activity([spec], big_endian=True)).activities
+    assert big.to_row() == little.to_row()

@@ -114,3 +114,12 @@ def test_laps_longer_than_the_session_are_refused() -> None:
     spec = run(at(2026, 3, 1, 7), km=1, minutes=5, laps=[LapSpec(600, 1000)])
     with pytest.raises(ValueError, match="more than their session"):
         encode_activity([spec])
+
+
+def test_big_endian_file_decodes_to_the_same_values() -> None:
+    spec = run(at(2026, 3, 1, 7), km=1, minutes=3, altitude_profile=hills())
+    little = encode_activity([spec], developer_field=True)
+    big = encode_activity([spec], developer_field=True, big_endian=True)
+    assert big != little
+    assert _by_name(big, "record") == _by_name(little, "record")
+    assert _by_name(big, "session") == _by_name(little, "session")
