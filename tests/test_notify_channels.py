@@ -273,3 +273,28 @@ def test_apprise_missing_extra_is_a_permanent_error_naming_the_fix() -> None:
             _send({"type": "apprise", "name": "a", "urls": ["json://127.0.0.1:1/"]})
     else:
         pytest.skip("apprise is installed")
+
+
+class _JsonReceiver(FakeService):
+    """What Apprise's ``json://`` plugin posts to: any JSON, 200 or the queued failure."""
+
+    def handle(self, req: Any) -> tuple[int, dict[str, str], bytes]:
+        self.record(req)
+        return 200, {"Content-Type": "application/json"}, b"{}"
+
+    def error(self, status: int) -> tuple[int, dict[str, str], bytes]:
+        return status, {"Content-Type": "application/json"}, b'{"error": "x"}'
+
+
+def test_apprise_reaches_a_loopback_service() -> None:
+    pytest.importorskip("apprise")
+    with _JsonReceiver() as fake:
+        chan = {"type": "apprise", "name": "a", "urls": [f"json://127.0.0.1:{fake.port}/in"]}
+        _send(chan)
+        body = fake.requests[0].json()
+        assert body["title"].startswith("S1 large") and "21.0 km" in body["message"]
+        fake.fail_next(500)
+        with pytest.raises(RetryableError, match="apprise"):
+            _send(chan)
+        with pytest.raises(PermanentError, match="not valid"):
+            _send({"type": "apprise", "name": "a", "urls": ["nonsense-scheme://x"]})
