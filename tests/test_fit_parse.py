@@ -290,3 +290,26 @@ def test_big_endian_file_reads_like_a_little_endian_one() -> None:
     (little,) = parse(encode_activity([spec])).activities
     (big,) = parse(encode_activity([spec], big_endian=True)).activities
     assert big.to_row() == little.to_row()
+
+
+def test_garbage_after_the_records_is_salvaged() -> None:
+    # A crashed watch can leave junk where the rest of the file should be.
+    full = _good()
+    result = parse(full[: int(len(full) * 0.6)] + b"\x03" * 64)
+    assert result.status == "imported"
+    assert result.salvaged is True
+    assert result.reason.startswith("salvaged: the file is damaged part-way")
+    assert 2000 < result.activities[0].distance_m < 4000
+
+
+def test_undecodable_data_after_a_good_header_fails() -> None:
+    result = parse(_good()[:14] + b"\x03" * 200)
+    assert result.status == "failed"
+    assert result.reason.startswith("cannot decode the FIT data")
+
+
+def test_configured_zone_offset_is_taken_at_the_start_instant() -> None:
+    # Paris moves to summer time at 01:00 UTC on 2026-03-29: a run at 01:30 UTC is at UTC+2.
+    data = encode_activity([run(at(2026, 3, 29, 1, 30), km=5, minutes=30)], utc_offset_s=None)
+    (act,) = parse(data).activities
+    assert act.utc_offset_s == 2 * 3600

@@ -444,30 +444,31 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
         return FitResult("failed", f"CRC check failed: the file is damaged ({text})")
     if kind == "header":
         return FitResult("failed", f"bad FIT header: {text}")
-    if kind == "decode":
-        return FitResult("failed", f"cannot decode the FIT data: {text}")
+    damaged = kind in ("truncated", "decode")  # what came before the damage may be kept
+    if kind == "truncated":
+        failure = f"file is truncated ({len(data)} bytes) before any activity data"
+        damage = f"the file is truncated ({len(data)} bytes; it ends inside a message)"
+    else:
+        failure = f"cannot decode the FIT data: {text}"
+        damage = f"the file is damaged part-way ({text})"
     activity_segs = [s for s in segments if _is_activity(s)]
     if not activity_segs:
         types = sorted({str(s.file_id.get("type")) for s in segments if s.file_id})
         if types:
             return FitResult("skipped", f"not an activity: FIT file type {', '.join(types)}")
-        if kind == "truncated":
-            return FitResult(
-                "failed",
-                f"file is truncated ({len(data)} bytes) before any activity data",
-            )
+        if damaged:
+            return FitResult("failed", failure)
         return FitResult("skipped", "no activity data in this FIT file")
     activities: list[Activity] = []
-    salvaged = kind == "truncated"
+    rebuilt = False
     seen_ids: set[str] = set()
     for seg in activity_segs:
         built = [_from_session(seg, s, label, default_tz) for s in seg.sessions]
         built = [a for a in built if a is not None]
         if not built and len(seg.rec_t) >= 2:
             built = [_from_records(seg, label, default_tz)]
-            salvaged = True
+            rebuilt = True
         for act in built:
-            act.salvaged = salvaged
             base, n = act.id, 1
             while act.id in seen_ids:  # two sessions of one device starting the same second
                 n += 1
@@ -475,18 +476,18 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
             seen_ids.add(act.id)
         activities.extend(built)
     if not activities:
-        if kind == "truncated":
-            return FitResult(
-                "failed", f"file is truncated ({len(data)} bytes) before any activity data"
-            )
+        if damaged:
+            return FitResult("failed", failure)
         return FitResult("skipped", "activity file without sessions or records")
+    salvaged = damaged or rebuilt
+    for act in activities:
+        act.salvaged = salvaged
     reason = None
-    if kind == "truncated":
+    if damaged:
         reason = (
-            f"salvaged: the file is truncated ({len(data)} bytes, it ends inside a message); "
-            f"kept {len(activities)} activity(ies) from the data before the damage"
+            f"salvaged: {damage}; kept {len(activities)} activity(ies) recorded before the damage"
         )
-    elif salvaged:
+    elif rebuilt:
         reason = "salvaged: the file has no session summary; activity rebuilt from its records"
     return FitResult("imported", reason, activities, salvaged)
 
@@ -545,10 +546,8 @@ def _offset_s(seg: _Segment, start: datetime, default_tz: ZoneInfo) -> int:
         offset = round((local - utc) / OFFSET_STEP_S) * OFFSET_STEP_S
         if abs(offset) <= MAX_OFFSET_S:
             return int(offset)
-    delta = default_tz.utcoffset(start.replace(tzinfo=None))
-    if delta is None:  # pragma: no cover - ZoneInfo always answers
-        return 0
-    return int(delta.total_seconds())
+    delta = start.astimezone(default_tz).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
 
 
 def _median5(values: list[float]) -> list[float]:
