@@ -278,3 +278,16 @@ def test_enqueue_shares_the_callers_transaction(db: Any, ntfy: FakeNtfy) -> None
     assert db.execute("SELECT COUNT(*) FROM notify_outbox").fetchone()[0] == 0
     with pytest.raises(RuntimeError, match="outside a transaction"), write_tx(db):
         outbox.deliver_due(db, cfg, NOW)
+
+
+def test_rows_of_alerts_removed_or_marked_history_do_not_stay_pending(
+    db: Any, ntfy: FakeNtfy
+) -> None:
+    cfg = make_config([ntfy_channel(ntfy)])
+    gone = alert_and_enqueue(db, cfg, "S1", "S1:r1")
+    old = alert_and_enqueue(db, cfg, "W1", "W1:w1")
+    db.execute("DELETE FROM alerts WHERE id = ?", [gone])
+    db.execute("UPDATE alerts SET pushed = 'history' WHERE id = ?", [old])
+    report = outbox.deliver_due(db, cfg, NOW)
+    assert report.sent == 0 and report.dead == 2 and report.pending == 0
+    assert ntfy.pushes() == []

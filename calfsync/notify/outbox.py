@@ -181,6 +181,7 @@ def deliver_due(
     clients: dict[str, httpx.Client] = {}
     tried: set[int] = set()
     resolved: dict[str, dict[str, Any]] = {}
+    report.dead += _drop_unpushable(db)
     try:
         while True:
             claim = _claim_next(db, cfg, now, worker, force, channels, tried, report)
@@ -214,6 +215,19 @@ def deliver_due(
             client.close()
     report.pending = pending_count(db)
     return report
+
+
+def _drop_unpushable(db: sqlite_utils.Database) -> int:
+    """Dead-letter queued rows whose alert was deleted or re-marked as history, so they never
+    keep ``notify flush`` failing."""
+    with write_tx(db):
+        cursor = db.execute(
+            """UPDATE notify_outbox SET state = 'dead', last_error = ?
+               WHERE state = 'pending' AND alert_id NOT IN (
+                   SELECT id FROM alerts WHERE pushed NOT IN ('history', 'imported'))""",
+            ["the alert was removed or marked history: not pushed"],
+        )
+    return cursor.rowcount
 
 
 def _client(chan: dict[str, Any]) -> httpx.Client:
