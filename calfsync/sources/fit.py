@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import io
 import logging
+import math
 import os
 import struct
 import warnings
@@ -291,7 +292,7 @@ def _json_value(fd: Any) -> Any:
         return value.hex()
     if isinstance(value, tuple):
         return [v.hex() if isinstance(v, bytes) else v for v in value]
-    if isinstance(value, float) and value != value:  # NaN
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, inf: not JSON
         return None
     return value
 
