@@ -321,3 +321,24 @@ def test_import_beside_other_threads_uses_a_fork_server(tmp_path: Path) -> None:
         stop.set()
         other.join()
     assert (summary.imported, summary.failed) == (3, 0)
+
+
+def test_iter_inputs_labels_every_item(tmp_path: Path) -> None:
+    from calfsync.sources.fit import iter_inputs
+
+    data = run_file(at(2026, 3, 1, 7), km=1, minutes=5)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.fit.gz").write_bytes(gz(data))
+    (tmp_path / "export.zip").write_bytes(
+        zip_bytes({"activities/1.fit": data, "inner.zip": zip_bytes({"x/2.FIT": data})})
+    )
+    (tmp_path / ".hidden.fit").write_bytes(data)
+    items = list(iter_inputs([tmp_path]))
+    root = str(tmp_path.resolve())
+    assert [i.label for i in items] == [
+        f"{root}/export.zip!activities/1.fit",
+        f"{root}/export.zip!inner.zip!x/2.FIT",
+        f"{root}/sub/a.fit.gz",
+    ]
+    assert {i.sha256 for i in items} == {items[0].sha256}  # one content, three places
+    assert all(i.data == data for i in items)
