@@ -43,7 +43,7 @@ HELP_LINES: dict[str, str] = {
     "alerts": "List stored alerts, newest first.",
     "shoes": "List, add and set shoes; assign a run to a shoe.",
     "sore": "Log calf soreness (0-10), or list the log.",
-    "auth": "Authorize calfsync with Strava (`auth strava`, works on a headless server).",
+    "auth": "Authorize Strava access: `auth strava` (works on a headless server).",
 }
 
 
