@@ -135,6 +135,39 @@ def idle(folder: Path, window_s: float, scan_s: int) -> tuple[float, float, floa
         proc.wait(30)
 
 
+def strava_rss(folder: Path) -> float:
+    """RSS of a daemon that polls Strava (the loopback stand-in of the tests): stravalib and
+    its pydantic models are loaded only then."""
+    from fakes.strava_server import FakeStrava
+    from strava_support import CLIENT_ID, CLIENT_SECRET, authorize, mark_athlete_checked
+
+    from calfsync.db import open_db
+
+    with FakeStrava(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake:
+        fake.add_activity(datetime.now(UTC) - timedelta(days=2))
+        config = write_config(folder, 60, 60)
+        config.write_text(
+            config.read_text()
+            + f'[strava]\nclient_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
+            f'api_url = "{fake.api_url}"\noauth_url = "{fake.oauth_url}"\n'
+        )
+        db_path = folder / "calfsync.db"
+        db = open_db(db_path)
+        authorize(db, fake)
+        mark_athlete_checked(db, datetime.now(UTC))
+        db.close()
+        proc = start(config, folder / "strava.log")
+        try:
+            query = "SELECT COUNT(*) FROM activities WHERE strava_id IS NOT NULL"
+            if not wait_for(lambda: count(db_path, query), 60):
+                raise RuntimeError(f"Strava was not polled; see {folder / 'strava.log'}")
+            time.sleep(5)
+            return rss_mb(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+
+
 def latency(folder: Path, scan_s: int) -> float:
     """Seconds from a fresh trigger landing in the inbox to its push row in the outbox."""
     config = write_config(folder, scan_s, scan_s)
@@ -183,6 +216,7 @@ def main() -> None:
             f"idle CPU of calfsync run: {cpu:.2f} % of one core over {window:.0f} s "
             f"(scans every {scan_s} s)"
         )
+        print(f"RSS of calfsync run polling Strava: {strava_rss(Path(tmp) / 'strava'):.1f} MB")
         times = [latency(Path(tmp) / f"lat{i}", scan_s) for i in range(args.trials)]
         print(
             f"inbox to queued push (scan every {scan_s} s): "
