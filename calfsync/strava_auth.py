@@ -10,6 +10,7 @@ through ``ssh -L PORT:127.0.0.1:PORT``). The tokens go to a 0600 file next to th
 
 from __future__ import annotations
 
+import json
 import secrets as pysecrets
 import threading
 from datetime import UTC, datetime
@@ -165,6 +166,9 @@ def authorize(ctx_obj: Any, code_or_url: str | None, listen: int | None) -> dict
         ):
             set_state(db, key, None)
         set_state(db, strava_sync.K_STATE, "ok")
+        if athlete.get("id") is not None:
+            name = strava_sync.athlete_name(athlete)
+            set_state(db, strava_sync.K_ATHLETE, json.dumps({"id": athlete["id"], "name": name}))
         set_state(db, strava_sync.K_MESSAGE, "authorized; waiting for the first sync")
     report = strava_sync.StravaReport()
     try:
