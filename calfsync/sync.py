@@ -127,8 +127,9 @@ def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime, *, force: boo
         if cfg.section("notify").get("reply_topic"):
             from .notify import replies
 
-            if replies.poll(db, cfg, now):
-                evaluate_pending(db, cfg, now, extra_dates={now.date().isoformat()})
+            if replies.poll(db, cfg, now):  # soreness answers can start or end a P1 episode
+                today = now.astimezone(cfg.timezone).date().isoformat()
+                evaluate_pending(db, cfg, now, extra_dates={today})
         return outbox.deliver_due(db, cfg, now, force=force)
 
     return _step(db, "deliver", now, work)
