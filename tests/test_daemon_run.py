@@ -275,3 +275,26 @@ def test_strava_is_polled_when_configured(setup) -> None:
         finally:
             assert daemon.stop() == 0, daemon.log()
     assert CLIENT_SECRET not in daemon.log()
+
+
+def test_secret_from_the_credentials_directory_reaches_the_channel(setup) -> None:
+    """The unit's ``LoadCredential=ntfy_token`` lands in ``$CREDENTIALS_DIRECTORY/ntfy_token``;
+    the channel uses it with no token line in the config, and the log never shows it."""
+    tmp, inbox, db = setup
+    token = "tk_from_credentials_dir_0123456789"
+    credentials = tmp / "credentials"
+    credentials.mkdir(mode=0o700)
+    (credentials / "ntfy_token").write_text(token + "\n")
+    now = utcnow()
+    drop_file(inbox, "before-layoff.fit", fit_run(now - timedelta(days=30), 8.0))
+    with HealthyNtfy(token=token) as ntfy:  # refuses pushes without the token
+        config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox, ntfy_url=ntfy.url))
+        daemon = Daemon(config, tmp / "daemon.log", {"CREDENTIALS_DIRECTORY": str(credentials)})
+        try:
+            wait_until(lambda: count(db) == 1, 30, "the old run to be imported")
+            drop_file(inbox, "comeback.fit", fit_run(now - timedelta(hours=1), 6.0))  # RET1
+            wait_until(lambda: ntfy.pushes("calves"), 30, "a push accepted with the token")
+        finally:
+            assert daemon.stop() == 0, daemon.log()
+    assert ntfy.requests[-1].header("authorization") == f"Bearer {token}"
+    assert token not in daemon.log()

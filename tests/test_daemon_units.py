@@ -91,7 +91,9 @@ def test_daemon_unit_settings() -> None:
     assert service["ProtectSystem"] == "strict"
     assert service["WatchdogSec"]
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
-    assert service["LoadCredential"].startswith("calfsync:")
+    text = (SYSTEMD / "calfsync.service").read_text()
+    for credential in ("strava_client_secret", "ntfy_token", "pushover_user", "telegram_token"):
+        assert f"\nLoadCredential={credential}\n" in text  # names calfsync looks up itself
     assert service["ExecStart"].endswith(" run")
 
 
