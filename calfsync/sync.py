@@ -87,7 +87,41 @@ def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
 
     if not strava_sync.configured(cfg):
         return None
-    return _step(db, "strava", now, lambda: strava_sync.run(db, cfg, now))
+    report = _step(db, "strava", now, lambda: strava_sync.run(db, cfg, now))
+    with write_tx(db):
+        notice = strava_sync.take_notice(db)
+        if notice:
+            queue_notice(db, cfg, now, "STRAVA", "Strava needs you", notice)
+    return report
+
+
+def queue_notice(
+    db: sqlite_utils.Database, cfg: Config, now: datetime, source: str, title: str, body: str
+) -> int:
+    """Record a notice about calfsync itself (not a training rule) as an alert and queue its
+    push in the same transaction. One per source, text and local day."""
+    from .notify import outbox
+
+    today = now.astimezone(cfg.timezone).date().isoformat()
+    with write_tx(db):
+        cursor = db.execute(
+            """INSERT OR IGNORE INTO alerts
+               (rule, episode_key, local_date, activity_id, severity, title, body, "values",
+                pushed)
+               VALUES (?, ?, ?, NULL, 'warning', ?, ?, '{}', 'pending')""",
+            [source, f"{source}:{today}:{hash_text(body)}", today, title, body],
+        )
+        if not cursor.rowcount:
+            return 0
+        alert_id = int(cursor.lastrowid)
+        outbox.enqueue(db, cfg, [alert_id], now)
+        return alert_id
+
+
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def evaluate_pending(
