@@ -51,9 +51,11 @@ def swagger_path() -> Path:
     )
 
 
-def load_examples() -> dict[str, Any]:
-    """The example replies of the endpoints the stand-in serves, from swagger.json."""
-    spec = json.loads(swagger_path().read_text(encoding="utf-8"))
+EXAMPLES_FILE = Path(__file__).with_name("strava_examples.json")
+
+
+def swagger_examples(spec: dict[str, Any]) -> dict[str, Any]:
+    """The example replies of the endpoints the stand-in serves, taken from swagger.json."""
 
     def example(path: str) -> Any:
         return spec["paths"][path]["get"]["responses"]["200"]["examples"]["application/json"]
@@ -64,6 +66,19 @@ def load_examples() -> dict[str, Any]:
         "athlete": example("/athlete"),
         "gear": example("/gear/{id}"),
     }
+
+
+def load_examples() -> dict[str, Any]:
+    """The stand-in's example replies: from shared/strava/swagger.json when it is beside the
+    repository, else from the extract committed next to this file (a clean clone has no
+    shared/); tests/test_strava_examples.py checks that the two agree."""
+    try:
+        spec = json.loads(swagger_path().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+        data.pop("_about", None)
+        return data
+    return swagger_examples(spec)
 
 
 def iso(moment: datetime) -> str:
