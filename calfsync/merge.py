@@ -22,6 +22,7 @@ CANDIDATE_WINDOW_S = max(FILE_DUP_WINDOW_S, CROSS_SOURCE_WINDOW_S)
 # A Strava ``external_id`` naming a device file links the two whatever their start times say
 # (a clock fixed on Strava, a time zone mistake), within a day.
 EXTERNAL_ID_WINDOW_S = 86_400
+MIN_NAME_DIGITS = 6
 
 DEVICE_FIELDS = (
     "start_time",
@@ -63,9 +64,14 @@ def _stem(name: str | None) -> str:
 
 
 def names_same_file(a: str | None, b: str | None) -> bool:
-    """Whether two ``external_id`` values name one device file (``123.fit``, ``123.fit.gz``)."""
+    """Whether two ``external_id`` values name one device file (``123.fit``, ``123.fit.gz``).
+
+    Only distinctive names count: a device's file names carry an id or a timestamp (at least
+    six digits); a generic upload name such as ``activity.fit`` never joins two activities.
+    """
     stem = _stem(a)
-    return bool(stem) and stem == _stem(b)
+    distinctive = sum(ch.isdigit() for ch in stem) >= MIN_NAME_DIGITS
+    return distinctive and stem == _stem(b)
 
 
 def is_same(row: dict[str, Any], new: Activity) -> bool:
@@ -82,7 +88,7 @@ def is_same(row: dict[str, Any], new: Activity) -> bool:
         )
     if new.source == "strava" and not has_fit:
         return row.get("strava_id") == new.strava_id
-    if names_same_file(row.get("external_id"), new.external_id):
+    if row["sport"] == new.sport and names_same_file(row.get("external_id"), new.external_id):
         return True
     return (
         row["sport"] == new.sport

@@ -123,3 +123,17 @@ def test_dirty_dates_are_recorded_with_the_rows_and_taken_once(db):
     save_activities(db, [fit_run("fit:1"), fit_run("fit:3", T0 + timedelta(days=3))])
     assert take_dirty(db) == {"2026-05-01", "2026-05-04"}
     assert take_dirty(db) == set()
+
+
+def test_generic_upload_names_never_join_runs_of_the_same_day(db):
+    morning = fit_run("fit:1", external_id="activity.fit")
+    evening = strava_run(5, T0 + timedelta(hours=9), 5_000, external_id="activity.fit")
+    save_activities(db, [morning, evening])
+    assert len(all_rows(db)) == 2
+
+
+def test_a_device_file_name_joins_beyond_the_time_window(db):
+    fit = fit_run("fit:1", external_id="2026-05-01-06-00-00.fit")
+    late = strava_run(6, T0 + timedelta(minutes=30), 10_900, external_id="2026-05-01-06-00-00.fit")
+    save_activities(db, [fit, late])
+    assert len(all_rows(db)) == 1
