@@ -381,14 +381,9 @@ def scan_inboxes(
 
 def evaluate_imported(
     db: sqlite_utils.Database, cfg: Config, summary: ImportSummary, now: datetime
-) -> list[int] | None:
-    """Hook for the lead: evaluate the rules for the dates an import changed, recording alerts
-    without pushing (``mode="import"``). Returns None while ``calfsync.engine`` does not exist."""
-    import importlib.util
-
-    if importlib.util.find_spec("calfsync.engine") is None:
-        log.info("rules engine not installed yet; %d dates left dirty", len(summary.changed_dates))
-        return None
+) -> list[int]:
+    """Evaluate the rules for the dates an import changed, recording alerts without pushing
+    (``mode="import"``: an import never pushes). Returns the new alerts' ids."""
     from .sync import evaluate_pending
 
     return evaluate_pending(db, cfg, now, mode="import", extra_dates=summary.changed_dates)
@@ -419,7 +414,4 @@ def import_cmd(obj: Any, paths: tuple[Path, ...]) -> None:
             err=True,
         )
     alerts = evaluate_imported(db, cfg, summary, now)
-    line = summary.line()
-    if alerts is not None:
-        line += f"; alerts recorded: {len(alerts)} (import never pushes)"
-    click.echo(line)
+    click.echo(f"{summary.line()}; alerts recorded: {len(alerts)} (import never pushes)")
