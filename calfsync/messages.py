@@ -42,8 +42,12 @@ DISCLAIMER = (
 )
 
 
-def priority(rule: str, severity: str) -> int:
-    """Rank of an alert for a day's combined push: 0 is the most urgent."""
+def priority(rule: str, severity: str | None) -> int:
+    """Rank of an alert for a day's combined push: 0 is the most urgent, unknown rules last.
+
+    H1 and H2 share one rank (RULES.md lists them as "H1/H2").
+    """
+    rule = "H1" if rule == "H2" else rule
     for k, (pr_rule, pr_sev) in enumerate(PRIORITY):
         if pr_rule == rule and (pr_sev is None or pr_sev == severity):
             return k

@@ -79,4 +79,4 @@ def test_priority_follows_rules_md() -> None:
     ]
     ranks = [priority(r, s) for r, s in order]
     assert ranks == sorted(ranks) and len(PRIORITY) == 15
-    assert priority("H1", "normal") == priority("H2", "normal") - 1
+    assert priority("H1", "normal") == priority("H2", "normal")  # "H1/H2" share a rank

@@ -13,43 +13,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..messages import priority
 from . import Message
 
 MAX_PUSH_CHARS = 1000
-# (rule, severity or None for any) in priority order, highest first.
-PRIORITY_ORDER: list[tuple[str, str | None]] = [
-    ("P1", None),
-    ("RET1", "long"),
-    ("S1", "large"),
-    ("S1", "moderate"),
-    ("H1", None),
-    ("H2", None),
-    ("G2", None),
-    ("RET1", None),
-    ("W1", None),
-    ("I1", None),
-    ("G1", None),
-    ("S1", None),
-    ("SW1", None),
-    ("A1", None),
-    ("WU", None),
-]
-# H1 and H2 share a rank.
-_RANKS: dict[tuple[str, str | None], int] = {}
-for _i, _key in enumerate(PRIORITY_ORDER):
-    _RANKS[_key] = _i - (1 if _key == ("H2", None) else 0)
-
 HIGH_SEVERITIES = {"large", "long", "moderate", "high", "severe", "critical", "urgent"}
 LOW_SEVERITIES = {"info", "low", "minor", "note"}
 
 
 def rank(rule: str, severity: str | None) -> int:
     """Sort key of an alert for bundling: lower is more important; unknown rules come last."""
-    exact = _RANKS.get((rule, severity))
-    if exact is not None:
-        return exact
-    loose = _RANKS.get((rule, None))
-    return loose if loose is not None else len(PRIORITY_ORDER)
+    return priority(rule, severity)
 
 
 def level(rule: str, severity: str | None) -> int:
