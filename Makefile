@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/strava.py
+	$(BIN)/python bench/daemon.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check calfsync tests bench
