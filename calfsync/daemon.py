@@ -441,8 +441,8 @@ class Daemon:
             if existing is not None:
                 if old is not None and self._trigger_key(old, job) == self._trigger_key(cfg, job):
                     continue
-                self.scheduler.reschedule_job(job, trigger=trigger)
-                log.info("%s job rescheduled: next run %s", job, existing.next_run_time)
+                rescheduled = self.scheduler.reschedule_job(job, trigger=trigger)
+                log.info("%s job rescheduled: next run %s", job, utc_iso(rescheduled.next_run_time))
                 continue
             first_run = self._first_run(job, now, cfg)
             self.scheduler.add_job(

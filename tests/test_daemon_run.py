@@ -117,9 +117,11 @@ def test_sighup_reloads_the_configuration(setup) -> None:
     daemon = Daemon(config, tmp / "daemon.log")
     try:
         daemon.wait_log("daemon started")
-        write_config(config, daemon_config(tmp, inbox=other))
+        write_config(config, daemon_config(tmp, inbox=other, scan_seconds=2))
         daemon.signal(signal.SIGHUP)
         daemon.wait_log("configuration reloaded")
+        assert "fit job rescheduled" in daemon.log()
+        assert "deliver job rescheduled" not in daemon.log()  # unchanged: left alone
         assert other.is_dir()  # the new inbox was created
         drop_file(other, "b.fit", fit_run(utcnow() - timedelta(days=10), 6.0))
         wait_until(lambda: count(db) == 1, 30, "a file in the new inbox to be imported")
