@@ -6,7 +6,8 @@ header CRC and the file CRC. Message and field numbers, base types, scales and o
 the Garmin FIT SDK profile. It is deliberately independent of any FIT parser.
 
 Public API: :class:`LapSpec`, :class:`SessionSpec`, :func:`encode_activity`, :func:`encode_file`,
-:func:`chain`, :func:`fit_crc`.
+:func:`chain`, :func:`fit_crc`, and :class:`Encoder` to build odd files message by message
+(including messages and fields the profile does not know, as real devices write them).
 """
 
 from __future__ import annotations
@@ -337,7 +338,7 @@ class _Encoder:
             return fixed, True
         if key in self._defs and self._local_owner.get(self._defs[key]) == key:
             return self._defs[key], False
-        local = 4 + (self._next_local % 12)  # 0-3 stay free for compressed-timestamp records
+        local = 4 + (self._next_local % 11)  # 0-3: compressed-timestamp records; 15: raw()
         self._next_local += 1
         self._defs[key] = local
         self._local_owner[local] = key
@@ -409,6 +410,25 @@ class _Encoder:
         if ts_value is not None:
             self.last_timestamp = ts_value
 
+    def raw(self, mesg_num: int, fields: list[tuple[int, int, bytes]]) -> None:
+        """Write one message of any global number with fields given as bytes.
+
+        ``fields`` holds (field number, base type id, payload): sizes are the payloads' lengths,
+        so a test can write what some devices do (manufacturer-specific messages, a field whose
+        size is no multiple of its base type). Its own local number, defined each time.
+        """
+        local = 15
+        self._local_owner[local] = ("raw", mesg_num)
+        arch = 1 if self.endian == ">" else 0
+        self.body += struct.pack(
+            self.endian + "BBBHB", 0x40 | local, 0, arch, mesg_num, len(fields)
+        )
+        for num, base_id, payload in fields:
+            self.body += struct.pack("<BBB", num, len(payload), base_id)
+        self.body.append(local)
+        for _num, _base, payload in fields:
+            self.body += payload
+
     def finish(self) -> bytes:
         header = struct.pack(
             "<BBHI4s", 14, PROTOCOL_VERSION, PROFILE_VERSION, len(self.body), b".FIT"
@@ -416,6 +436,9 @@ class _Encoder:
         header += struct.pack("<H", fit_crc(header))
         data = header + bytes(self.body)
         return data + struct.pack("<H", fit_crc(data))
+
+
+Encoder = _Encoder  # public name: tests build odd files message by message
 
 
 def _hr_at(spec: SessionSpec, t: float) -> float | None:

@@ -8,7 +8,7 @@ import fitparse
 import pytest
 from fit_support import at, hills, run
 
-from calfsync.fitwriter import LapSpec, chain, encode_activity, encode_file, fit_crc
+from calfsync.fitwriter import Encoder, LapSpec, chain, encode_activity, encode_file, fit_crc
 
 
 def _messages(data: bytes) -> list:
@@ -123,3 +123,16 @@ def test_big_endian_file_decodes_to_the_same_values() -> None:
     assert big != little
     assert _by_name(big, "record") == _by_name(little, "record")
     assert _by_name(big, "session") == _by_name(little, "session")
+
+
+def test_encoder_writes_messages_the_profile_does_not_know() -> None:
+    enc = Encoder()
+    enc.message("file_id", {"type": 4, "manufacturer": 1, "product": 1, "serial_number": 7})
+    enc.raw(0xFF01, [(0, 0x84, struct.pack("<H", 513)), (1, 0x02, b"\x09")])
+    enc.message("event", {"timestamp": 1_100_000_000, "event": 0, "event_type": 0})
+    data = enc.finish()
+    assert fit_crc(data) == 0
+    names = [m.name for m in _messages(data)]
+    assert names == ["file_id", "unknown_65281", "event"]
+    (unknown,) = [m for m in _messages(data) if m.name == "unknown_65281"]
+    assert [f.value for f in unknown.fields] == [513, 9]
