@@ -18,9 +18,13 @@ def sync_cmd(obj: Context, no_push: bool) -> None:
     Exit 0 when the cycle ran (pushes that failed stay queued for the next one), 1 when a source
     or the rules failed.
     """
+    from .config import default_inbox
     from .sync import run_cycle
 
-    report = run_cycle(obj.db, obj.config, datetime.now(UTC), deliver_pushes=not no_push)
+    cfg = obj.config
+    if default_inbox() in cfg.inboxes:  # with no [fit] inbox configured, make the default one
+        default_inbox().mkdir(parents=True, exist_ok=True)
+    report = run_cycle(obj.db, cfg, datetime.now(UTC), deliver_pushes=not no_push)
     click.echo(report.summary())
     failed = {k: v for k, v in report.errors.items() if k != "deliver"}
     if failed:

@@ -147,3 +147,10 @@ def test_sync_command_exit_codes(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 2 and "unknown key 'inbx' in [fit]" in proc.stderr
+
+
+def test_sync_with_no_config_at_all_creates_the_default_inbox(isolated_env):
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 0, result.output
+    assert (isolated_env / "calfsync" / "inbox").is_dir()
+    assert (isolated_env / ".local" / "state" / "calfsync" / "calfsync.db").is_file()
