@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -265,14 +266,12 @@ def test_console_writes_the_push() -> None:
     assert "S1 large" in stream.getvalue() and "priority 4" in stream.getvalue()
 
 
-def test_apprise_missing_extra_is_a_permanent_error_naming_the_fix() -> None:
-    try:
-        import apprise  # noqa: F401
-    except ImportError:
-        with pytest.raises(PermanentError, match=r"calfsync\[apprise\]"):
-            _send({"type": "apprise", "name": "a", "urls": ["json://127.0.0.1:1/"]})
-    else:
-        pytest.skip("apprise is installed")
+def test_apprise_missing_extra_is_a_permanent_error_naming_the_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "apprise", None)  # as if the extra were not installed
+    with pytest.raises(PermanentError, match=r"calfsync\[apprise\]"):
+        _send({"type": "apprise", "name": "a", "urls": ["json://127.0.0.1:1/"]})
 
 
 class _JsonReceiver(FakeService):
@@ -287,7 +286,6 @@ class _JsonReceiver(FakeService):
 
 
 def test_apprise_reaches_a_loopback_service() -> None:
-    pytest.importorskip("apprise")
     with _JsonReceiver() as fake:
         chan = {"type": "apprise", "name": "a", "urls": [f"json://127.0.0.1:{fake.port}/in"]}
         _send(chan)
