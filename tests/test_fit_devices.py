@@ -66,3 +66,39 @@ def test_a_field_whose_size_is_no_multiple_of_its_type_is_read_as_bytes(where: s
     assert (result.status, result.reason) == ("imported", None)
     (act,) = result.activities
     assert (act.sport, act.distance_m) == ("running", 1797)
+
+
+def test_a_session_without_sport_takes_the_sport_message() -> None:
+    # running / treadmill named only in the sport message: an indoor run, so no climb
+    enc = start()
+    enc.message("sport", {"sport": 1, "sub_sport": 1})
+    records(enc)
+    session(enc, sport=None, total_ascent=12)
+    (act,) = parse(enc.finish()).activities
+    assert (act.sport, act.sub_sport, act.ascent_m) == ("running", "treadmill", None)
+    assert act.is_run and act.indoor
+
+
+def test_a_generic_session_takes_the_sport_of_its_laps() -> None:
+    enc = start()
+    records(enc)
+    enc.message(
+        "lap",
+        {"timestamp": T0 + 599, "start_time": T0, "total_elapsed_time": 599, "sport": 1},
+    )
+    session(enc, sport=0, first_lap_index=0, num_laps=1)
+    (act,) = parse(enc.finish()).activities
+    assert (act.sport, act.sub_sport) == ("running", None)
+
+
+def test_multisport_sessions_without_sport_take_one_sport_message_each() -> None:
+    enc = start()
+    for n, (sport, sub) in enumerate([(2, 7), (1, 3)]):  # cycling/road, then running/trail
+        enc.message("sport", {"sport": sport, "sub_sport": sub})
+        t = T0 + n * 600
+        for i in range(0, 600, 5):
+            enc.message("record", {"timestamp": t + i, "distance": 3.0 * i})
+        enc.message("session", {"timestamp": t + 599, "start_time": t, "total_distance": 1797})
+    result = parse(enc.finish())
+    got = [(a.sport, a.sub_sport) for a in result.activities]
+    assert got == [("cycling", "road"), ("running", "trail")]

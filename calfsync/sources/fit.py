@@ -241,6 +241,7 @@ class _Segment:
     file_id: dict[str, Any] | None = None
     devices: list[dict[str, Any]] = field(default_factory=list)
     sport: dict[str, Any] | None = None
+    sports: list[dict[str, Any]] = field(default_factory=list)  # every sport message
     sessions: list[dict[str, Any]] = field(default_factory=list)
     laps: list[dict[str, Any]] = field(default_factory=list)
     activity: dict[str, Any] | None = None
@@ -464,8 +465,10 @@ def _collect(segments: list[_Segment], message: Any) -> None:
         seg.activity = _values(message)
     elif name == "device_info":
         seg.devices.append(_values(message))
-    elif name == "sport" and seg.sport is None:
-        seg.sport = _values(message)
+    elif name == "sport":
+        seg.sports.append(_values(message))
+        if seg.sport is None:
+            seg.sport = seg.sports[0]
     elif name == "event" and seg.timer_start is None:
         values = _values(message)
         if values.get("event") == "timer" and values.get("event_type") == "start":
@@ -533,7 +536,7 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
     rebuilt = False
     seen_ids: set[str] = set()
     for seg in activity_segs:
-        built = [_from_session(seg, s, label, default_tz) for s in seg.sessions]
+        built = [_from_session(seg, s, i, label, default_tz) for i, s in enumerate(seg.sessions)]
         built = [a for a in built if a is not None]
         if not built and len(seg.rec_t) >= 2:
             built = [_from_records(seg, label, default_tz)]
@@ -728,8 +731,34 @@ def _interval_time(laps: list[dict[str, Any]]) -> float | None:
     return total
 
 
+def _session_sport(
+    seg: _Segment, session: dict[str, Any], index: int, laps: list[dict[str, Any]]
+) -> tuple[str, str | None]:
+    """Sport and sub-sport of a session, from the session, else its laps or the sport message.
+
+    Some devices leave the session's sport out (or generic) and name it only in the ``sport``
+    message (one per session in a multisport file) or in the laps; a sub-sport missing from the
+    session is taken from the sport message of the same sport (a treadmill stays indoors).
+    """
+    sport = _name(session.get("sport"), None)
+    sub_sport = _name(session.get("sub_sport"), None)
+    if len(seg.sports) == len(seg.sessions):
+        message = seg.sports[index]
+    else:
+        message = seg.sports[0] if len(seg.sports) == 1 else {}
+    if sport in (None, "generic"):
+        lap_sports = [_name(lap.get("sport"), None) for lap in laps]
+        found = [x for x in (*lap_sports, _name(message.get("sport"), None)) if x]
+        found = [x for x in found if x != "generic"] or found
+        if found:
+            sport = found[0]
+    if sub_sport is None and _name(message.get("sport"), None) == sport:
+        sub_sport = _name(message.get("sub_sport"), None)
+    return sport or "generic", sub_sport
+
+
 def _from_session(
-    seg: _Segment, session: dict[str, Any], label: str, default_tz: ZoneInfo
+    seg: _Segment, session: dict[str, Any], index: int, label: str, default_tz: ZoneInfo
 ) -> Activity | None:
     times = session.get("_fit_times", {})
     elapsed = session.get("total_elapsed_time")
@@ -749,8 +778,8 @@ def _from_session(
     )
     lo, hi = _window(seg, start_t, end_t)
     start = fit_datetime(start_t)
-    sport = _name(session.get("sport"), "generic") or "generic"
-    sub_sport = _name(session.get("sub_sport"), None)
+    laps = _session_laps(seg, session, start_t, end_t)
+    sport, sub_sport = _session_sport(seg, session, index, laps)
     indoor = sub_sport in INDOOR_SUB_SPORTS
     distance = session.get("total_distance")
     if not isinstance(distance, int | float):
@@ -761,7 +790,6 @@ def _from_session(
             ascent, source = float(session["total_ascent"]), "session"
         else:
             ascent, source = _stream_climb(seg, lo, hi)
-    laps = _session_laps(seg, session, start_t, end_t)
     hrs = [h for h in seg.rec_hr[lo:hi] if h is not None]
     avg_hr = session.get("avg_heart_rate")
     max_hr = session.get("max_heart_rate")
