@@ -102,3 +102,41 @@ def test_multisport_sessions_without_sport_take_one_sport_message_each() -> None
     result = parse(enc.finish())
     got = [(a.sport, a.sub_sport) for a in result.activities]
     assert got == [("cycling", "road"), ("running", "trail")]
+
+
+def _laps(enc: Encoder) -> None:
+    for begin, seconds, metres in [(0, 300, 900.0), (300, 299, 897.0)]:
+        enc.message(
+            "lap",
+            {
+                "timestamp": T0 + begin + seconds,
+                "start_time": T0 + begin,
+                "total_elapsed_time": seconds,
+                "total_timer_time": seconds,
+                "total_distance": metres,
+                "sport": 1,
+            },
+        )
+
+
+def test_a_session_without_distance_takes_its_laps_distance() -> None:
+    enc = start()
+    records(enc, distance=False)  # an indoor watch without a foot pod: no record distance
+    _laps(enc)
+    session(enc, total_distance=None, first_lap_index=0, num_laps=2)
+    (act,) = parse(enc.finish()).activities
+    assert act.distance_m == pytest.approx(1797)
+
+
+def test_a_file_with_laps_only_is_rebuilt_from_its_laps() -> None:
+    enc = start()
+    _laps(enc)
+    result = parse(enc.finish())
+    assert result.status == "imported" and result.salvaged
+    assert result.reason == (
+        "salvaged: the file has no session summary; activity rebuilt from its laps"
+    )
+    (act,) = result.activities
+    assert (act.sport, act.distance_m, act.elapsed_time_s) == ("running", 1797, 599)
+    assert act.moving_time_s == 599 and act.ascent_m is None
+    assert act.start_time == at(2026, 3, 1, 7)

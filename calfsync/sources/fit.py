@@ -533,7 +533,7 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
             return FitResult("failed", failure)
         return FitResult("skipped", "no activity data in this FIT file")
     activities: list[Activity] = []
-    rebuilt = False
+    rebuilt = from_laps = False
     seen_ids: set[str] = set()
     for seg in activity_segs:
         built = [_from_session(seg, s, i, label, default_tz) for i, s in enumerate(seg.sessions)]
@@ -541,6 +541,8 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
         if not built and len(seg.rec_t) >= 2:
             built = [_from_records(seg, label, default_tz)]
             rebuilt = True
+        elif not built and (lap_act := _from_laps(seg, label, default_tz)) is not None:
+            built, rebuilt, from_laps = [lap_act], True, True
         for act in built:
             base, n = act.id, 1
             while act.id in seen_ids:  # two sessions of one device starting the same second
@@ -561,14 +563,15 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
             f"salvaged: {damage}; kept {len(activities)} activity(ies) recorded before the damage"
         )
     elif rebuilt:
-        reason = "salvaged: the file has no session summary; activity rebuilt from its records"
+        source = "laps" if from_laps else "records"
+        reason = f"salvaged: the file has no session summary; activity rebuilt from its {source}"
     return FitResult("imported", reason, activities, salvaged)
 
 
 def _is_activity(seg: _Segment) -> bool:
     if seg.file_id and seg.file_id.get("type") is not None:
         return seg.file_id.get("type") == "activity"
-    return bool(seg.sessions or seg.rec_t)
+    return bool(seg.sessions or seg.rec_t or seg.laps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,7 +745,7 @@ def _session_sport(
     """
     sport = _name(session.get("sport"), None)
     sub_sport = _name(session.get("sub_sport"), None)
-    if len(seg.sports) == len(seg.sessions):
+    if seg.sports and len(seg.sports) == len(seg.sessions):
         message = seg.sports[index]
     else:
         message = seg.sports[0] if len(seg.sports) == 1 else {}
@@ -783,6 +786,8 @@ def _from_session(
     indoor = sub_sport in INDOOR_SUB_SPORTS
     distance = session.get("total_distance")
     if not isinstance(distance, int | float):
+        distance = _lap_distance(laps)
+    if distance is None:
         distance = _record_distance(seg, lo, hi)
     ascent, source = None, None
     if not indoor:
@@ -854,7 +859,7 @@ def _from_records(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity:
         utc_offset_s=_offset_s(seg, start, default_tz),
         sport=sport,
         sub_sport=sub_sport,
-        distance_m=_record_distance(seg, lo, hi),
+        distance_m=_record_distance(seg, lo, hi) or _lap_distance(seg.laps) or 0.0,
         moving_time_s=float(moving),
         elapsed_time_s=float(end_t - start_t),
         ascent_m=ascent,
@@ -876,6 +881,53 @@ def _from_records(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity:
             }
         ),
     )
+
+
+def _from_laps(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity | None:
+    """An activity rebuilt from the lap summaries of a file with no session and no records."""
+    spans = []
+    for lap in seg.laps:
+        times = lap.get("_fit_times", {})
+        elapsed = _float(lap.get("total_elapsed_time")) or _float(lap.get("total_timer_time"))
+        begin, end = times.get("start_time"), times.get("timestamp")
+        if not isinstance(begin, int) and isinstance(end, int) and elapsed is not None:
+            begin = int(end - elapsed)
+        if isinstance(begin, int) and begin >= MIN_ABSOLUTE_TIME:
+            finish = begin + elapsed if elapsed is not None else end
+            spans.append((begin, finish if isinstance(finish, int | float) else begin))
+    if not spans:
+        return None
+    start_t = min(b for b, _ in spans)
+    end_t = max(e for _, e in spans)
+    start = fit_datetime(start_t)
+    sport, sub_sport = _session_sport(seg, {}, 0, seg.laps)
+    timer = [_float(lap.get("total_timer_time")) for lap in seg.laps]
+    hrs = [lap.get("max_heart_rate") for lap in seg.laps if lap.get("max_heart_rate")]
+    return Activity(
+        id=f"fit:{_serial(seg)}:{start.strftime('%Y%m%dT%H%M%SZ')}",
+        source="fit",
+        start_time=start,
+        utc_offset_s=_offset_s(seg, start, default_tz),
+        sport=sport,
+        sub_sport=sub_sport,
+        distance_m=_lap_distance(seg.laps) or 0.0,
+        moving_time_s=sum(t for t in timer if t is not None) if any(timer) else None,
+        elapsed_time_s=float(end_t - start_t),
+        ascent_m=None,  # RULES.md: session total_ascent or the altitude stream, neither here
+        max_heart_rate_bpm=_float(max(hrs)) if hrs else None,
+        interval_time_s=_interval_time(seg.laps),
+        laps=[_lap_summary(lap) for lap in seg.laps],
+        device=_device(seg),
+        salvaged=True,
+        external_id=_file_name(label),
+        raw=_clean({"laps": seg.laps, "file_id": seg.file_id, "sport_message": seg.sport}),
+    )
+
+
+def _lap_distance(laps: list[dict[str, Any]]) -> float | None:
+    """The laps' total distance, or None when no lap names one."""
+    dists = [d for lap in laps if isinstance(d := lap.get("total_distance"), int | float)]
+    return float(sum(dists)) if dists else None
 
 
 def _record_distance(seg: _Segment, lo: int, hi: int) -> float:
