@@ -140,3 +140,62 @@ def test_a_file_with_laps_only_is_rebuilt_from_its_laps() -> None:
     assert (act.sport, act.distance_m, act.elapsed_time_s) == ("running", 1797, 599)
     assert act.moving_time_s == 599 and act.ascent_m is None
     assert act.start_time == at(2026, 3, 1, 7)
+
+
+def test_developer_fields_never_stand_in_for_profile_fields() -> None:
+    # A Connect IQ app may name its own fields like the profile's ("distance", ...).
+    enc = start()
+    enc.message(
+        "developer_data_id",
+        {"application_id": bytes(16), "developer_data_index": 0, "application_version": 1},
+    )
+    for number, name, mesg in [(0, "distance", 20), (1, "total_distance", 18)]:
+        enc.message(
+            "field_description",
+            {
+                "developer_data_index": 0,
+                "field_definition_number": number,
+                "fit_base_type_id": 0x84,
+                "field_name": name,
+                "units": "m",
+                "native_mesg_num": mesg,
+            },
+        )
+    for i in range(600):
+        enc.message(
+            "record",
+            {"timestamp": T0 + i, "distance": 3.0 * i},
+            dev_fields=[(0, 0, struct.pack("<H", 7))],
+        )
+    values = {"timestamp": T0 + 599, "start_time": T0, "sport": 1, "total_elapsed_time": 599}
+    enc.message("session", values, dev_fields=[(1, 0, struct.pack("<H", 5))])
+    (act,) = parse(enc.finish()).activities
+    assert act.distance_m == pytest.approx(1797)  # from the records, not the app's 5 m
+    assert act.raw["developer_fields"] == {"total_distance": 5}
+
+
+def test_records_timed_by_device_uptime_are_left_out() -> None:
+    # Before its clock is set a device counts from power-on (values below 0x10000000).
+    enc = start()
+    for i in range(5):
+        enc.message("record", {"timestamp": 1000 + i, "heart_rate": 100})
+    records(enc)
+    (act,) = parse(enc.finish()).activities
+    assert act.start_time == at(2026, 3, 1, 7) and act.elapsed_time_s == 599
+
+
+def test_an_activity_timed_only_by_device_uptime_fails_with_a_reason() -> None:
+    enc = start()
+    for i in range(600):
+        enc.message("record", {"timestamp": 1000 + i, "distance": 3.0 * i})
+    result = parse(enc.finish())
+    assert result.status == "failed" and "no calendar date" in result.reason
+
+
+def test_records_out_of_time_order_are_sorted() -> None:
+    enc = start()
+    for i in [*range(300, 600), *range(300)]:  # written after a clock correction
+        enc.message("record", {"timestamp": T0 + i, "distance": 3.0 * i, "heart_rate": 140})
+    session(enc)
+    (act,) = parse(enc.finish()).activities
+    assert sum(act.hr_histogram.values()) == pytest.approx(599)

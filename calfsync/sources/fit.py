@@ -252,6 +252,16 @@ class _Segment:
     rec_alt: list[float | None] = field(default_factory=list)
     rec_hr: list[int | None] = field(default_factory=list)
     has_position: bool = False
+    relative_records: int = 0  # records timed by device uptime only (skipped)
+    unordered: bool = False  # records out of time order (sorted before use)
+
+    def sort_records(self) -> None:
+        """Put the record lists in time order (a clock correction can leave them out of it)."""
+        order = sorted(range(len(self.rec_t)), key=self.rec_t.__getitem__)
+        for name in ("rec_t", "rec_dist", "rec_alt", "rec_hr"):
+            values = getattr(self, name)
+            setattr(self, name, [values[i] for i in order])
+        self.unordered = False
 
     @property
     def empty(self) -> bool:
@@ -372,16 +382,27 @@ def _values(message: Any) -> dict[str, Any]:
     """A message's fields as a JSON-serializable dict (times as ISO strings, raw under _raw)."""
     out: dict[str, Any] = {}
     raw_times: dict[str, int] = {}
+    developer: dict[str, Any] = {}
     for fd in message.fields:
         if fd.value is None:
             continue
         name = fd.name
+        if _is_developer(fd):  # an app's own field: never mistaken for a profile field
+            developer[name] = _json_value(fd)
+            continue
         out[name] = _json_value(fd)
         if getattr(getattr(fd, "type", None), "name", "") in ("date_time", "local_date_time"):
             raw_times[name] = fd.value
     if raw_times:
         out["_fit_times"] = raw_times
+    if developer:
+        out["developer_fields"] = developer
     return out
+
+
+def _is_developer(fd: Any) -> bool:
+    """Whether a decoded field is a developer (Connect IQ app) field, whatever its name."""
+    return hasattr(fd.field_def, "dev_data_index")
 
 
 def fit_datetime(value: int) -> datetime:
@@ -426,6 +447,11 @@ def _read_segments(data: bytes) -> tuple[list[_Segment], str | None, str | None]
     return [s for s in segments if not s.empty], kind, text
 
 
+_RECORD_FIELDS = frozenset(
+    {"timestamp", "distance", "enhanced_altitude", "altitude", "heart_rate", "position_lat"}
+)
+
+
 def _collect(segments: list[_Segment], message: Any) -> None:
     name = message.name
     seg = segments[-1]
@@ -433,6 +459,8 @@ def _collect(segments: list[_Segment], message: Any) -> None:
         t = dist = alt = alt_legacy = hr = None
         for fd in message.fields:
             n = fd.name
+            if n in _RECORD_FIELDS and _is_developer(fd):
+                continue  # e.g. an app's own "distance" or "heart_rate" beside the device's
             if n == "timestamp":
                 t = fd.value
             elif n == "distance":
@@ -447,6 +475,11 @@ def _collect(segments: list[_Segment], message: Any) -> None:
                 seg.has_position = True
         if not isinstance(t, int):
             return
+        if t < MIN_ABSOLUTE_TIME:  # device uptime before the clock was set: no date
+            seg.relative_records += 1
+            return
+        if seg.rec_t and t < seg.rec_t[-1]:
+            seg.unordered = True
         seg.rec_t.append(t)
         seg.rec_dist.append(dist if isinstance(dist, int | float) else None)
         a = alt if isinstance(alt, int | float) else alt_legacy
@@ -536,6 +569,8 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
     rebuilt = from_laps = False
     seen_ids: set[str] = set()
     for seg in activity_segs:
+        if seg.unordered:
+            seg.sort_records()
         built = [_from_session(seg, s, i, label, default_tz) for i, s in enumerate(seg.sessions)]
         built = [a for a in built if a is not None]
         if not built and len(seg.rec_t) >= 2:
@@ -553,6 +588,12 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
     if not activities:
         if damaged:
             return FitResult("failed", failure)
+        if any(s.relative_records for s in activity_segs):
+            return FitResult(
+                "failed",
+                "the activity has no calendar date: its times count from the device's power-on "
+                "(the watch's clock was not set)",
+            )
         return FitResult("skipped", "activity file without sessions or records")
     salvaged = damaged or rebuilt
     for act in activities:
@@ -774,6 +815,8 @@ def _from_session(
             start_t = seg.rec_t[0]
         else:
             return None
+    if start_t < MIN_ABSOLUTE_TIME:
+        return None  # timed by device uptime only: no date to give it
     end_t = (
         start_t + int(elapsed)
         if isinstance(elapsed, int | float)
