@@ -181,3 +181,27 @@ def test_configured_reads_the_secret_from_a_file_or_systemd_credentials(tmp_path
     )
     off = validate({"strava": {**base, "client_secret": "x1234", "enabled": False}})
     assert not strava_sync.configured(off, env={})
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "2026-03-01T15:40:00Z",  # as Strava writes it: local digits with a 'Z'
+        "2026-03-01T15:40:00.000Z",
+        "2026-03-01T15:40:00",
+        "2026-03-01T15:40:00-08:00",  # the digits are still the local time
+    ],
+)
+def test_start_date_local_is_read_as_wall_clock_time(local):
+    act = to_activity(summary(start_date="2026-03-01T23:40:00Z", start_date_local=local))
+    assert act.utc_offset_s == -8 * 3600 and act.local_date == "2026-03-01"
+
+
+def test_without_start_date_local_the_offset_comes_from_utc_offset_then_timezone():
+    base = summary(start_date="2026-07-01T05:30:00Z", start_date_local=None)
+    assert to_activity(dict(base, utc_offset=-25200.0)).utc_offset_s == -7 * 3600
+    zone = dict(base, utc_offset=None, timezone="(GMT-08:00) America/Los_Angeles")
+    act = to_activity(zone)
+    assert act.utc_offset_s == -7 * 3600 and act.local_date == "2026-06-30"  # PDT that day
+    for bogus in ("(GMT+00:00) Nowhere/Land", "America", None):
+        assert to_activity(dict(base, utc_offset=None, timezone=bogus)).utc_offset_s == 0

@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..model import Activity
 
@@ -147,6 +148,39 @@ def _number(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def _wall_clock(text: str) -> datetime:
+    """``start_date_local`` as the naive wall-clock time it is.
+
+    Strava writes the local time with a 'Z' it does not mean; whatever suffix comes with it
+    (Z, an offset, none), the digits are the local time, so the suffix is dropped, not applied.
+    """
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def _offset_s(raw: Mapping[str, Any], start: datetime) -> int:
+    """The activity's UTC offset in seconds: ``start_date_local`` − ``start_date``, else
+    ``utc_offset``, else the IANA zone named in ``timezone`` ("(GMT-08:00) America/Los_Angeles")
+    at the start instant, else 0."""
+    if raw.get("start_date_local"):
+        try:
+            local = _wall_clock(str(raw["start_date_local"]))
+            return int(round((local - start.replace(tzinfo=None)).total_seconds()))
+        except ValueError:
+            pass
+    offset = _number(raw.get("utc_offset"))
+    if offset is not None:
+        return int(round(offset))
+    zone = str(raw.get("timezone") or "").rsplit(" ", 1)[-1]
+    if zone:
+        try:
+            delta = start.astimezone(ZoneInfo(zone)).utcoffset()
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            delta = None
+        if delta is not None:
+            return int(delta.total_seconds())
+    return 0
+
+
 def to_activity(raw: Mapping[str, Any]) -> Activity:
     """Map one Strava activity (``SummaryActivity`` or ``DetailedActivity``) to an Activity.
 
@@ -157,15 +191,7 @@ def to_activity(raw: Mapping[str, Any]) -> Activity:
         start = parse_strava_time(str(raw["start_date"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise StravaMalformed(f"Strava activity without a usable id or start_date: {exc}") from exc
-    offset_s = 0
-    if raw.get("start_date_local"):
-        try:
-            local = parse_strava_time(str(raw["start_date_local"]))
-            offset_s = int(round((local - start).total_seconds()))
-        except ValueError:
-            offset_s = int(_number(raw.get("utc_offset")) or 0)
-    elif raw.get("utc_offset") is not None:
-        offset_s = int(_number(raw.get("utc_offset")) or 0)
+    offset_s = _offset_s(raw, start)
     sport, sub_sport = sport_of(raw)
     indoor = bool(raw.get("trainer")) or sub_sport in ("virtual_activity", "indoor_rowing")
     ascent = _number(raw.get("total_elevation_gain"))
