@@ -26,6 +26,9 @@ CALLBACK_PATH = "/exchange_token"
 LISTEN_TIMEOUT_S = 600
 
 
+AUTH_STATE_KEY = "strava.auth_state"
+
+
 def parse_code(text: str, expected_state: str | None = None) -> tuple[str, str | None]:
     """The authorization code and granted scope from a pasted redirect URL or a bare code.
 
@@ -52,8 +55,9 @@ def parse_code(text: str, expected_state: str | None = None) -> tuple[str, str |
     state = (query.get("state") or [None])[0]
     if expected_state and state and state != expected_state:
         raise CalfsyncError(
-            "the address belongs to another authorization attempt (state mismatch): use the "
-            "URL printed by this run"
+            "the address belongs to another authorization attempt (state mismatch): open the "
+            "address printed by the latest `calfsync auth strava` and paste where it lands, or "
+            "give just the code= value"
         )
     scope = (query.get("scope") or [None])[0]
     return code, scope
@@ -127,16 +131,20 @@ def listen_for_code(port: int, expected_state: str, timeout_s: float = LISTEN_TI
 def authorize(ctx_obj: Any, code_or_url: str | None, listen: int | None) -> dict[str, Any]:
     """The whole flow; returns the athlete summary. Prints only through click."""
     from . import strava_sync
-    from .db import set_state, write_tx
+    from .db import get_state, set_state, write_tx
     from .sources import strava as src
 
     cfg, db = ctx_obj.config, ctx_obj.db
     client = strava_sync.make_client(db, cfg, require_tokens=False)
-    state = pysecrets.token_urlsafe(12)
+    # The state of the address printed last is kept, so a later `--code URL` run can check that
+    # the pasted address answers it; a bare code carries no state and is taken as it is.
+    state = pysecrets.token_urlsafe(12) if code_or_url is None else get_state(db, AUTH_STATE_KEY)
     redirect = cfg.section("strava")["redirect_uri"]
     if listen is not None:
         redirect = f"http://127.0.0.1:{listen}{CALLBACK_PATH}"
     if code_or_url is None:
+        with write_tx(db):
+            set_state(db, AUTH_STATE_KEY, state)
         url = client.authorization_url(redirect, state=state)
         click.echo("Open this address in a browser (on any computer), log in to Strava and")
         click.echo("press Authorize:\n")
@@ -163,6 +171,7 @@ def authorize(ctx_obj: Any, code_or_url: str | None, listen: int | None) -> dict
             strava_sync.K_LIMITED_UNTIL,
             strava_sync.K_FAILURES,
             strava_sync.K_NOTICE,
+            AUTH_STATE_KEY,
         ):
             set_state(db, key, None)
         set_state(db, strava_sync.K_STATE, "ok")

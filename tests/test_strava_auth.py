@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -167,3 +168,26 @@ def test_listen_runs_a_one_shot_callback_server(tmp_path, fake, config_file):
     assert proc.returncode == 0, err
     assert "Authorized as" in out
     assert json.loads(token_file(tmp_path).read_text())["refresh_token"] == fake.state.refresh
+
+
+def test_printed_address_then_code_url_in_a_later_run(tmp_path, fake, config_file):
+    # first run: the runner copies the printed address and stops at the prompt
+    first = CliRunner().invoke(cli, ["--config", str(config_file), "auth", "strava"], input="")
+    assert first.exit_code != 0
+    printed = next(line.strip() for line in first.output.splitlines() if "state=" in line)
+    state = parse_qs(urlsplit(printed).query)["state"][0]
+    code = fake.issue_code()
+    base = (
+        f"http://localhost/exchange_token?code={code}&scope=read,activity:read_all,profile:read_all"
+    )
+
+    wrong = CliRunner().invoke(
+        cli, ["--config", str(config_file), "auth", "strava", "--code", base + "&state=other"]
+    )
+    assert isinstance(wrong.exception, CalfsyncError) and "state mismatch" in str(wrong.exception)
+
+    right = CliRunner().invoke(
+        cli, ["--config", str(config_file), "auth", "strava", "--code", f"{base}&state={state}"]
+    )
+    assert right.exit_code == 0, right.output
+    assert "Authorized as" in right.output
