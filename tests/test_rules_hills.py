@@ -50,11 +50,12 @@ def test_h1_treadmill_base_is_unknown_not_flat() -> None:
 
 
 def test_h1_needs_climb_for_three_quarters_of_outdoor_runs() -> None:
+    # the unknown-climb runs are short: they still count in D7 (36 km, 400 m: 11.1 m/km)
     base = weeks(4, 32, climb_per_run=20)
-    unknown = weeks(1, 32, first_day=28, climb_per_run=None, hour=18)  # 4 of 20 unknown: 80%
-    assert len(fired([*base, *unknown, *hill_week(28, 80)], rule="H1")) == 1
-    more_unknown = weeks(2, 32, first_day=14, climb_per_run=None, hour=18)  # 8 of 24 unknown
-    assert fired([*base, *more_unknown, *hill_week(28, 80)], rule="H1") == []
+    unknown = weeks(1, 4, first_day=28, climb_per_run=None, hour=18)  # 4 of 20 unknown: 80%
+    assert len(fired([*base, *unknown, *hill_week(28, 100)], rule="H1")) == 1
+    more_unknown = weeks(2, 4, first_day=14, climb_per_run=None, hour=18)  # 8 of 24 unknown
+    assert fired([*base, *more_unknown, *hill_week(28, 100)], rule="H1") == []
 
 
 def test_h1_layoff_is_not_a_ramp() -> None:
@@ -99,3 +100,19 @@ def test_h1_rearms_only_after_the_climb_falls_back() -> None:
     assert len(fired(acts, cfg=no_cooldown, rule="H1")) == 1
     always = make_cfg({"H1": {"cooldown_days": 0, "rearm_below": 100.0}})
     assert len(fired(acts, cfg=always, rule="H1")) > 2
+
+
+def test_h1_density_divides_by_all_run_distance() -> None:
+    # RULES.md: A7/D7 ≥ 10 m/km, D7 = run distance over t−6 … t; an indoor run "counts for
+    # distance". 320 m over 24 km outdoors is 13.3 m/km, but with a 10 km treadmill run the
+    # week is 34 km: 9.4 m/km, and CA = 80 m is no low base, so H1 stays silent.
+    base = weeks(4, 32, climb_per_run=20)
+    hill = weeks(1, 24, first_day=28, climb_per_run=80)
+    treadmill = run(29, 10, sub_sport="treadmill", climb=None, hour=18)
+    assert len(fired([*base, *hill], rule="H1")) == 1
+    assert fired([*base, *hill, treadmill], rule="H1") == []
+    # 9 km on the treadmill: 33 km, 9.7 m/km, still under
+    assert fired([*base, *hill, run(29, 9, sub_sport="treadmill", hour=18)], rule="H1") == []
+    # 8 km: 32 km, exactly 10 m/km, fires
+    found = fired([*base, *hill, run(29, 8, sub_sport="treadmill", hour=18)], rule="H1")
+    assert [f.values["density_m_per_km"] for f in found] == [10.0]

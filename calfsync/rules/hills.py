@@ -31,8 +31,8 @@ def h1_numbers(h: History, t: int, p: dict[str, Any]) -> dict[str, float] | None
         return None
     base = h.total("climb", t - 27, t - 7) / 3.0
     week = h.total("climb", t - 6, t)
-    week_known_km = h.total("known_dist", t - 6, t) / 1000.0
-    density = week / week_known_km if week_known_km > 0 else 0.0
+    week_km = h.d7(t) / 1000.0
+    density = week / week_km if week_km > 0 else 0.0
     return {
         "week_climb_m": week,
         "base_climb_m": base,
@@ -43,8 +43,8 @@ def h1_numbers(h: History, t: int, p: dict[str, Any]) -> dict[str, float] | None
 
 def h1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
     """H1, more hill running in a week: A7 ≥ 1.3 × CA (CA = mean weekly climb of t − 27 …
-    t − 7) and A7 − CA ≥ 200 m and A7 / D7 ≥ 10 m/km; or CA < 50 m and A7 ≥ 300 m. D7 here is
-    the distance of the runs whose climb is known, so treadmill kilometres do not dilute it.
+    t − 7) and A7 − CA ≥ 200 m and A7 / D7 ≥ 10 m/km; or CA < 50 m and A7 ≥ 300 m. D7 is the
+    distance of every run of t − 6 … t, indoor runs included (they count for distance).
 
     Evidence grade: convention; uphill running shifts load to calf and Achilles (Vernillo 2017).
     """

@@ -92,7 +92,6 @@ class History:
         size = last - first + 1
         dist = [0.0] * size
         climb = [0.0] * size
-        known_dist = [0.0] * size
         outdoor = [0] * size
         known = [0] * size
         for run in self.runs:
@@ -103,7 +102,6 @@ class History:
                 if run.climb_m is not None:
                     known[k] += 1
                     climb[k] += run.climb_m
-                    known_dist[k] += run.distance_m
         self._first = first
         self._size = size
         self._cum = {
@@ -111,14 +109,13 @@ class History:
             for name, values in (
                 ("dist", dist),
                 ("climb", climb),
-                ("known_dist", known_dist),
                 ("outdoor", outdoor),
                 ("known", known),
             )
         }
 
     def total(self, name: str, start: int, end: int) -> float:
-        """Sum of ``name`` (dist, climb, known_dist, outdoor, known) over days start … end."""
+        """Sum of ``name`` (dist, climb, outdoor, known) over days start … end."""
         lo = max(start - self._first, 0)
         hi = min(end - self._first + 1, self._size)
         if hi <= lo:
