@@ -332,8 +332,9 @@ def render(report: dict[str, Any], now: datetime) -> str:
         text = strava["status"]
         if strava.get("rate_limited_until"):
             text += f" until {strava['rate_limited_until']}"
-        if strava.get("message"):
-            text += f": {strava['message']}"
+        message = strava.get("message")
+        if message:  # messages often start with the state already ("inactive: ...")
+            text = message if message.startswith(f"{text}:") else f"{text}: {message}"
         lines.append(f"strava     {text}")
     for problem in report["problems"]:
         lines.append(f"problem    {problem}")

@@ -312,3 +312,15 @@ def test_doctor_warns_about_pending_migrations(tmp_path: Path, capsys) -> None:
     assert f"warn database: {tmp_path / 'c.db'}: 1 migration(s) pending ({last[0]})" in out
     assert "they run automatically at the next start" in out
     assert code == 0, out  # a warning, not a failure: the daemon migrates at start
+
+
+def test_status_says_the_strava_state_once(tmp_path: Path, capsys) -> None:
+    config = make_config(tmp_path, strava=True)
+    db = open_db(tmp_path / "c.db")
+    set_state(db, "strava.status", "inactive")
+    set_state(db, "strava.message", "inactive: the Strava app needs a paid subscription")
+    db.close()
+    code, out, _err = cli(capsys, "--config", str(config), "status")
+    assert code == 1
+    assert "strava     inactive: the Strava app needs a paid subscription" in out
+    assert "inactive: inactive" not in out
