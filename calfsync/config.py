@@ -83,7 +83,7 @@ CHANNEL_COMMON = {"type", "name", "enabled", "timeout_s"}
 
 # section -> key -> (type or tuple of types, default)
 SPEC: dict[str, dict[str, tuple[Any, Any]]] = {
-    "database": {"path": (str, None)},
+    "database": {"path": (str, None), "busy_timeout_s": ((int, float), 15)},
     "fit": {"inbox": (list, None), "workers": (int, 0)},
     "strava": {
         "enabled": (bool, True),
@@ -128,6 +128,10 @@ class Config:
     @property
     def db_path(self) -> Path:
         return Path(self.data["database"]["path"]).expanduser()
+
+    @property
+    def busy_timeout_s(self) -> float:
+        return float(self.data["database"].get("busy_timeout_s") or 15)
 
     @property
     def inboxes(self) -> list[Path]:
@@ -336,6 +340,8 @@ def _fill_and_check(data: dict[str, Any], where: str, env: Mapping[str, str] | N
     if hr is not None and not 100 <= hr <= 240:
         raise ConfigError(f"{where}: [athlete] max_heart_rate must be between 100 and 240 bpm")
     _check_quiet_hours(data["notify"]["quiet_hours"], where)
+    if not 0 < data["database"]["busy_timeout_s"] <= 3600:
+        raise ConfigError(f"{where}: [database] busy_timeout_s must be between 0 and 3600")
     if data["strava"]["poll_minutes"] < 1:
         raise ConfigError(f"{where}: [strava] poll_minutes must be at least 1")
     for key in ("scan_seconds", "flush_seconds"):
@@ -346,9 +352,29 @@ def _fill_and_check(data: dict[str, Any], where: str, env: Mapping[str, str] | N
     if channels is None:
         data["notify"]["channels"] = [{"type": "console", "name": "console"}]
     else:
-        data["notify"]["channels"] = [
-            _check_channel(c, i, where, env) for i, c in enumerate(channels)
-        ]
+        checked = [_check_channel(c, i, where, env) for i, c in enumerate(channels)]
+        _name_channels(checked, where)
+        data["notify"]["channels"] = checked
+
+
+def _name_channels(channels: list[dict[str, Any]], where: str) -> None:
+    """Unnamed channels are named after their type (``ntfy``), numbered only when several
+    channels share a type (``ntfy-2``). Names key the outbox and credentials: they must differ."""
+    counts: dict[str, int] = {}
+    for chan in channels:
+        counts[chan["type"]] = counts.get(chan["type"], 0) + 1
+    seen: dict[str, int] = {}
+    for chan in channels:
+        kind = chan["type"]
+        seen[kind] = seen.get(kind, 0) + 1
+        if "name" not in chan:
+            chan["name"] = kind if counts[kind] == 1 or seen[kind] == 1 else f"{kind}-{seen[kind]}"
+    names = [c["name"] for c in channels]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(
+                f"{where}: two [[notify.channels]] are named '{name}': give each a different name"
+            )
 
 
 def _check_channel(
@@ -366,7 +392,8 @@ def _check_channel(
             known = ", ".join(sorted(allowed))
             raise ConfigError(f"{label}: unknown key '{key}' for type {kind} (known: {known})")
     out = dict(chan)
-    out.setdefault("name", kind if index == 0 else f"{kind}-{index + 1}")
+    if "name" in out and (not isinstance(out["name"], str) or not out["name"].strip()):
+        raise ConfigError(f"{label}: name must be a non-empty text")
     for key, value in out.items():
         if key.endswith("_file") and isinstance(value, str):
             out[key] = _expand(value, env or os.environ, f"{label}: {key}")
