@@ -199,3 +199,20 @@ def test_records_out_of_time_order_are_sorted() -> None:
     session(enc)
     (act,) = parse(enc.finish()).activities
     assert sum(act.hr_histogram.values()) == pytest.approx(599)
+
+
+def test_the_odd_size_repair_keeps_a_damaged_file_damaged() -> None:
+    from calfsync.sources.fitframe import retype_odd_sized_fields
+
+    enc = start()
+    enc.raw(0xFF01, [(5, 0x84, b"\x01\x02\x03")])
+    records(enc, seconds=30)
+    session(enc)
+    good = enc.finish()
+    repaired = retype_odd_sized_fields(good)
+    assert repaired is not None and len(repaired) == len(good)
+    assert retype_odd_sized_fields(repaired) is None  # nothing left to repair
+    damaged = good[:-1] + bytes([good[-1] ^ 0xFF])  # a wrong file CRC
+    result = parse(damaged)
+    assert result.status == "failed" and "CRC" in result.reason
+    assert retype_odd_sized_fields(good[: len(good) // 2]) is None  # truncated: not walked

@@ -34,6 +34,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..model import INDOOR_SUB_SPORTS, Activity, utc_iso
+from .fitframe import retype_odd_sized_fields
 
 FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
 FIT_EPOCH_S = 631_065_600  # the FIT epoch as a Unix timestamp
@@ -292,76 +293,6 @@ def _make_processor() -> Any:
     return _Lean()
 
 
-_READER: Any = None
-
-
-def _reader_class() -> Any:
-    """fitparse's UncachedFitFile, tolerant of a field whose size is no multiple of its type.
-
-    COROS (and other) watches write such fields in messages or fields the profile does not know.
-    fitparse means to read them as bytes, but first builds its warning from the profile field's
-    name, which an unknown field lacks, and stops with an AttributeError (python-fitparse PR
-    #160, open). This is fitparse 2.7's definition reader with that one case fixed.
-    """
-    global _READER
-    if _READER is None:
-        import fitparse
-        from fitparse.profile import MESSAGE_TYPES
-        from fitparse.records import (
-            BASE_TYPE_BYTE,
-            BASE_TYPES,
-            DefinitionMessage,
-            DevFieldDefinition,
-            FieldDefinition,
-        )
-
-        class _Reader(fitparse.UncachedFitFile):
-            def _parse_definition_message(self, header: Any) -> Any:
-                endian = ">" if self._read_struct("xB") else "<"
-                mesg_num, num_fields = self._read_struct("HB", endian=endian)
-                mesg_type = MESSAGE_TYPES.get(mesg_num)
-                field_defs = []
-                for _ in range(num_fields):
-                    num, size, base_num = self._read_struct("3B", endian=endian)
-                    fdef = mesg_type.fields.get(num) if mesg_type else None
-                    base = BASE_TYPES.get(base_num, BASE_TYPE_BYTE)
-                    if size % base.size:
-                        base = BASE_TYPE_BYTE  # as the FIT SDK reads it
-                    if fdef and fdef.components:
-                        for component in fdef.components:
-                            if component.accumulate:
-                                acc = self._accumulators.setdefault(mesg_num, {})
-                                acc[component.def_num] = 0
-                    field_defs.append(
-                        FieldDefinition(field=fdef, def_num=num, base_type=base, size=size)
-                    )
-                dev_defs = []
-                if header.is_developer_data:
-                    for _ in range(self._read_struct("B", endian=endian)):
-                        num, size, index = self._read_struct("3B", endian=endian)
-                        dev_defs.append(
-                            DevFieldDefinition(
-                                field=self.get_dev_type(index, num),
-                                dev_data_index=index,
-                                def_num=num,
-                                size=size,
-                            )
-                        )
-                definition = DefinitionMessage(
-                    header=header,
-                    endian=endian,
-                    mesg_type=mesg_type,
-                    mesg_num=mesg_num,
-                    field_defs=field_defs,
-                    dev_field_defs=dev_defs,
-                )
-                self._local_mesgs[header.local_mesg_num] = definition
-                return definition
-
-        _READER = _Reader
-    return _READER
-
-
 def _json_value(fd: Any) -> Any:
     value = fd.value
     type_name = getattr(getattr(fd, "type", None), "name", "")
@@ -413,6 +344,7 @@ def fit_datetime(value: int) -> datetime:
 def _read_segments(data: bytes) -> tuple[list[_Segment], str | None, str | None]:
     """Decode every message. Returns (segments, error kind, error text); kind is None when the
     file decoded completely, else "truncated", "crc", "header" or "decode"."""
+    import fitparse
     from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
     segments = [_Segment()]
@@ -421,7 +353,7 @@ def _read_segments(data: bytes) -> tuple[list[_Segment], str | None, str | None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = _reader_class()(
+            fit = fitparse.UncachedFitFile(
                 io.BytesIO(data), check_developer_data=False, data_processor=_make_processor()
             )
             for message in fit.get_messages():
@@ -546,6 +478,10 @@ def parse_fit_bytes(data: bytes, label: str, default_tz: ZoneInfo) -> FitResult:
     if problem:
         return FitResult("failed", problem)
     segments, kind, text = _read_segments(data)
+    if kind == "decode":  # maybe only fields of odd sizes, which the FIT SDK reads as bytes
+        repaired = retype_odd_sized_fields(data)
+        if repaired is not None:
+            segments, kind, text = _read_segments(repaired)
     if kind == "crc":
         return FitResult("failed", f"CRC check failed: the file is damaged ({text})")
     if kind == "header":
