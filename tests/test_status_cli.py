@@ -257,7 +257,7 @@ def test_doctor_checks_plain_http_channels(tmp_path: Path, capsys) -> None:
         )
         config.write_text(text.replace("http://127.0.0.1:9", server.url))
         code, out, _err = cli(capsys, "--config", str(config), "doctor")
-    assert "ok   push gotify-2: gotify http://127.0.0.1" in out and "reachable (HTTP" in out
+    assert "ok   push gotify: gotify http://127.0.0.1" in out and "reachable (HTTP" in out
     assert code == 0, out
 
 
