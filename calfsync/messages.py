@@ -117,7 +117,8 @@ def _ret1(v: dict[str, Any], sev: str) -> tuple[str, str, str, str, str]:
 def _h1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
     base = f"{v['base_climb_m']} m a week on average over {v['base_start']} to {v['base_end']}"
     rule = (
-        "Fires from 300 m when the usual week climbs under 50 m."
+        f"Fires from {v.get('low_base_trigger_m', 300):g} m when the usual week climbs under "
+        f"{v.get('low_base_m', 50):g} m."
         if v.get("low_base")
         else f"Fires at {v['threshold_ratio']:g}x, {v['min_increase_m']:g} m more and "
         f"{v['min_climb_per_km']:g} m/km."
@@ -151,7 +152,7 @@ def _g1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"{v['max_prior_km']:g} km).",
         "a change of shoes",
         "mix them in with your old pair for short easy runs for a couple of weeks",
-        "convention: the guide names new shoes; the 20 km line is ours.",
+        f"convention: the guide names new shoes; the {v['max_prior_km']:g} km line is ours.",
     )
 
 
@@ -201,7 +202,8 @@ def _p1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"day logged between (latest level {v['level']}/10; fires after {v['threshold_days']} "
         "days).",
         "pain lasting more than a week",
-        "rest from running and book a sports physiotherapist",
+        "rest from running and book a sports physiotherapist; when you run again, keep the runs "
+        "easy and short",
         "the guide's advice; injury definitions also use 7 days or more (Yamato 2015).",
     )
 
@@ -211,7 +213,7 @@ def _sw1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"Shoes past {v['retire_km']:g} km ({v['shoe']})",
         f"{v['shoe']} now has {_km(v['shoe_km'])} (retirement distance {_km(v['retire_km'])}).",
         "a change of shoes (worn pair)",
-        "plan a new pair and bring it in gradually beside this one",
+        "keep the next runs easy; plan a new pair and bring it in gradually beside this one",
         "a convention, not a research finding.",
     )
 
@@ -222,7 +224,7 @@ def _a1(v: dict[str, Any], _sev: str) -> tuple[str, str, str, str, str]:
         f"{_km(v['week_km'])} in the last 7 days against {_km(v['chronic_week_km'])} a week "
         f"over the 3 weeks before (ratio {v['acwr']:g}, fires from {v['threshold']:g}).",
         "a period of increased training",
-        "ease the next week back toward your usual distance",
+        f"keep the next runs easy and next week no longer than {_km(v['chronic_week_km'])}",
         "contested evidence (Impellizzeri 2020); not predictive in runners (Frandsen 2025).",
     )
 

@@ -80,3 +80,28 @@ def test_priority_follows_rules_md() -> None:
     ranks = [priority(r, s) for r, s in order]
     assert ranks == sorted(ranks) and len(PRIORITY) == 15
     assert priority("H1", "normal") == priority("H2", "normal")  # "H1/H2" share a rank
+
+
+@pytest.mark.parametrize("rule", RULE_IDS)
+def test_next_step_keeps_the_next_runs_easy(rule: str) -> None:
+    # RULES.md: what to do next: "keep the next runs easy, no longer than the reference, more
+    # rest if the calf hurts"
+    _title, body = render(FOUND[rule])
+    nxt = body.split("Next:", 1)[1].split("\n", 1)[0]
+    assert "easy" in nxt and "more rest if the calf hurts" in nxt
+
+
+def test_messages_state_the_configured_thresholds() -> None:
+    # "the numbers that fired it (… the threshold …)": a configured threshold, not the default
+    low = make_cfg({"H1": {"low_base_m": 60.0, "low_base_trigger_m": 250.0}})
+    base = weeks(4, 32, climb_per_run=14)  # 56 m a week: under 60 m
+    (f,) = fired([*base, *weeks(1, 32, first_day=28, climb_per_run=65)], cfg=low, rule="H1")
+    assert f.values["low_base"] is True
+    _title, body = render(f)
+    assert "250 m" in body and "60 m" in body and "300 m" not in body
+    g1 = make_cfg({"G1": {"max_prior_km": 30.0}})
+    acts = [*weeks(2, 30, gear="A"), run(14, 5, gear="B")]
+    shoes = [Shoe("A", name="Old"), Shoe("B", name="New")]
+    (f,) = fired(acts, cfg=g1, shoes=shoes, rule="G1")
+    _title, body = render(f)
+    assert "30 km" in body and "20 km" not in body

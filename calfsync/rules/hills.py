@@ -76,6 +76,8 @@ def h1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
             "min_increase_m": p["min_increase_m"],
             "min_climb_per_km": p["min_climb_per_km"],
             "low_base": low_base and not rise,
+            "low_base_m": p["low_base_m"],
+            "low_base_trigger_m": p["low_base_trigger_m"],
             "window_start": date_of(t - 6),
             "window_end": date_of(t),
             "base_start": date_of(t - 27),
