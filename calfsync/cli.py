@@ -8,6 +8,7 @@ configuration error.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 from typing import Any
 
@@ -89,7 +90,7 @@ class Context:
         if self._db is None:
             from .db import open_db
 
-            self._db = open_db(self.config.db_path)
+            self._db = open_db(self.config.db_path, busy_timeout_s=self.config.busy_timeout_s)
         return self._db
 
 
@@ -100,7 +101,39 @@ class Context:
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db_path: str | None) -> None:
     """calfsync: sync runs from FIT files and Strava into SQLite and warn before the calf hurts."""
-    ctx.obj = Context(config_path, db_path)
+    global _context
+    ctx.obj = _context = Context(config_path, db_path)
+
+
+_context: Context | None = None  # the running invocation's, for main()'s error messages
+
+
+def _database_path() -> Any:
+    """The database the running command uses, when it is known without raising."""
+    if _context is None:
+        return None
+    try:
+        return _context.config.db_path
+    except Exception:  # noqa: BLE001 - only for a message
+        return _context.db_path
+
+
+def _os_error_message(exc: OSError) -> str:
+    """An OSError from an expected condition (permissions, full disk) as a sentence with a fix."""
+    import errno
+
+    what = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = (
+            "Make it readable (and writable where calfsync writes) by the user running "
+            "calfsync, or run calfsync as that user."
+        )
+    elif exc.errno == errno.ENOSPC:
+        fix = "Free disk space there, then run again."
+    else:
+        fix = "Check the path and run again."
+    return f"cannot access{what}: {reason}. {fix}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,6 +151,14 @@ def main(argv: list[str] | None = None) -> None:
     except CalfsyncError as exc:
         click.echo(f"calfsync: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except sqlite3.Error as exc:  # disk full, lock held, read-only or damaged file
+        from .db import database_error
+
+        click.echo(f"calfsync: {database_error(exc, _database_path())}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"calfsync: {_os_error_message(exc)}", err=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)

@@ -194,27 +194,130 @@ VIEWS: dict[str, str] = {
 }
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
+def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, migrate it and refresh the views.
 
-    Raises :class:`CalfsyncError` with the fix when the file cannot be created or written.
+    ``busy_timeout_s`` is how long a write waits for another writer (``[database]
+    busy_timeout_s``; default :data:`BUSY_TIMEOUT_MS`). Raises :class:`CalfsyncError` with the
+    fix when the file cannot be created or written, is not a database, or was written by a newer
+    calfsync; such a file is left as it was.
     """
     path = Path(path).expanduser()
+    timeout_ms = BUSY_TIMEOUT_MS if busy_timeout_s is None else int(busy_timeout_s * 1000)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = sqlite3.connect(str(path), timeout=timeout_ms / 1000, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise CalfsyncError(
+            f"cannot open the database {path}: {getattr(exc, 'strerror', None) or exc}. Check "
+            "that the folder exists and is writable by this user, or choose another file with "
+            "--db or [database] path."
+        ) from exc
+    db = sqlite_utils.Database(conn)
+    db.calfsync_path = path  # type: ignore[attr-defined] - read by database_error()
+    try:
+        db.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # not a database: fails here
+        _refuse_newer_schema(db, path)
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db)
-    except (OSError, sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-        raise CalfsyncError(
-            f"cannot open the database {path}: {exc}. Check that the folder exists and is "
-            "writable by this user, or choose another file with --db or [database] path."
-        ) from exc
+    except sqlite3.Error as exc:
+        conn.close()
+        raise database_error(exc, path) from exc
+    except BaseException:
+        conn.close()
+        raise
     return db
+
+
+def _refuse_newer_schema(db: sqlite_utils.Database, path: Path) -> None:
+    """Raise when the file holds migrations this calfsync does not know (a downgrade):
+    migrating or recreating views there could break the newer schema."""
+    known = [m.name for m in MIGRATIONS._migrations]
+    applied = [m.name for m in MIGRATIONS.applied(db)]
+    unknown = [name for name in applied if name not in known]
+    version = schema_version(db)
+    if unknown or version > len(known):
+        raise CalfsyncError(
+            f"the database {path} was written by a newer calfsync (schema version "
+            f"{max(version, len(applied))}, this calfsync knows {len(known)}"
+            + (f"; unknown migrations: {', '.join(unknown)}" if unknown else "")
+            + "). Upgrade calfsync (pipx upgrade calfsync, or pip install -U calfsync in its "
+            "venv), or restore a backup made before the upgrade. The file was left untouched."
+        )
+
+
+def database_path(db: sqlite_utils.Database) -> Path | None:
+    """The file behind ``db`` (as :func:`open_db` opened it), or None."""
+    path = getattr(db, "calfsync_path", None)
+    if path is not None:
+        return Path(path)
+    try:
+        for _seq, name, file in db.execute("PRAGMA database_list").fetchall():
+            if name == "main" and file:
+                return Path(file)
+    except sqlite3.Error:
+        pass
+    return None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for "database is locked": another writer held the lock past busy_timeout."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc)
+
+
+def is_database_problem(exc: BaseException) -> bool:
+    """True for SQLite errors that come from the file or the machine (full disk, lock held,
+    read-only, damaged), not from one bad input: they stop a cycle instead of failing a file."""
+    return isinstance(exc, sqlite3.OperationalError) or (
+        isinstance(exc, sqlite3.DatabaseError)
+        and not isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError)
+    )
+
+
+def database_error(exc: sqlite3.Error, path: str | Path | None) -> CalfsyncError:
+    """A :class:`CalfsyncError` naming the fix for a SQLite error on the database at ``path``."""
+    where = Path(path) if path is not None else None
+    name = f"the database {where}" if where else "the database"
+    folder = str(where.parent) if where else "the database's folder"
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if code is not None else None
+    text = str(exc)
+    if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return CalfsyncError(
+            f"cannot write {name}: the disk is full ({text}). Free disk space at {folder}, "
+            "then run again: nothing was half-written, the next run carries on where this one "
+            "stopped."
+        )
+    if is_busy(exc):
+        return CalfsyncError(
+            f"{name} stayed locked by another process longer than the busy timeout ({text}). "
+            "Close the other writer (an open sqlite3 session with a write transaction, a "
+            "script), or raise [database] busy_timeout_s; the next run tries again."
+        )
+    if primary in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return CalfsyncError(
+            f"{name} is not a calfsync database or is damaged ({text}). Point --db or "
+            "[database] path at the right file, or restore it from a backup (or move it "
+            "aside and a new one is created on the next run). The file was left untouched."
+        )
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return CalfsyncError(
+            f"cannot write {name} ({text}). Make the file, its -wal and -shm files and the "
+            f"folder {folder} writable by the user running calfsync (the daemon's user: "
+            "sudo chown calfsync: ...), or choose another file with --db or [database] path."
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return CalfsyncError(
+            f"input/output error on {name} ({text}). Check the disk (free space at {folder}, "
+            "dmesg for hardware errors), then run again."
+        )
+    return CalfsyncError(f"database error on {name}: {text}")
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -291,7 +394,14 @@ class write_tx:  # noqa: N801 - used as a context manager: ``with write_tx(db):`
             self._inner.__exit__(exc_type, exc, tb)
             return
         if exc_type is None:
-            self.db.conn.execute("COMMIT")
+            try:
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                # A failed COMMIT (disk full, lock held) can leave the transaction open: roll it
+                # back so nothing is half-written and later statements do not join it.
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
         elif self.db.conn.in_transaction:
             self.db.conn.execute("ROLLBACK")
 

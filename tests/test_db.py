@@ -91,7 +91,7 @@ def test_unwritable_location_names_the_fix(tmp_path: Path):
 def test_not_a_database_names_the_fix(tmp_path: Path):
     bad = tmp_path / "bad.db"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(CalfsyncError, match="cannot open the database"):
+    with pytest.raises(CalfsyncError, match="not a calfsync database or is damaged"):
         open_db(bad)
 
 
