@@ -34,7 +34,7 @@ import click
 import sqlite_utils
 
 from .config import Config
-from .db import write_tx
+from .db import is_database_problem, write_tx
 from .model import utc_iso
 from .sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
 
@@ -264,6 +264,10 @@ class _Importer:
                 ):  # a savepoint: a file that cannot be stored rolls back alone
                     saved = save_activities(self.db, result.activities)
             except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
+                if is_database_problem(exc):
+                    # Disk full, lock held, read-only: not this file's fault. Stop the batch
+                    # (rolled back whole) so the file is read again next run, not marked failed.
+                    raise
                 log.exception("storing %s failed", item.label)
                 status, reason = "failed", f"could not store its activities ({exc})"
             else:

@@ -10,6 +10,7 @@ are written in one transaction, and alerts and their pushes in another.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,14 @@ from typing import Any
 import sqlite_utils
 
 from .config import Config
-from .db import set_state, write_tx
+from .db import (
+    database_error,
+    database_path,
+    is_busy,
+    is_database_problem,
+    set_state,
+    write_tx,
+)
 from .model import utc_iso
 from .store import take_dirty
 
@@ -68,10 +76,27 @@ def _step(db: sqlite_utils.Database, name: str, now: datetime, fn: Callable[[], 
 
 
 def _record_failure(db: sqlite_utils.Database, name: str, exc: BaseException) -> str:
-    message = str(exc) or exc.__class__.__name__
-    set_state(db, f"cycle.{name}.last_error", message)
+    message = failure_message(db, exc)
     log.error("%s step failed: %s", name, message)
+    if not is_busy(exc):  # with the lock held by another writer, recording would wait again
+        _try_set_state(db, f"cycle.{name}.last_error", message)
     return message
+
+
+def failure_message(db: sqlite_utils.Database, exc: BaseException) -> str:
+    """The message a person reads for a failed step: SQLite errors name their fix."""
+    if isinstance(exc, sqlite3.Error):
+        return str(database_error(exc, database_path(db)))
+    return str(exc) or exc.__class__.__name__
+
+
+def _try_set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+    """Record state when the database lets us; a full disk or a lock must not hide the error
+    that caused it."""
+    try:
+        set_state(db, key, value)
+    except sqlite3.Error as exc:
+        log.warning("cannot record %s in the database: %s", key, exc)
 
 
 def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
@@ -201,10 +226,16 @@ def run_cycle(
             value = fn()
         except Exception as exc:  # noqa: BLE001 - one stage's failure must not stop the rest
             report.errors[name] = _record_failure(db, name, exc)
+            if is_database_problem(exc):
+                # A full disk, a held lock or a read-only file stops every later step too;
+                # each step committed what it finished, so the next run carries on.
+                if is_busy(exc):
+                    return report
+                break
             continue
         if value is not None:
             setattr(report, attr, value)
-    set_state(db, "cycle.last_run", utc_iso(now))
+    _try_set_state(db, "cycle.last_run", utc_iso(now))
     if report.ok:
-        set_state(db, "cycle.last_ok", utc_iso(now))
+        _try_set_state(db, "cycle.last_ok", utc_iso(now))
     return report
