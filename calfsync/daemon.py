@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ from typing import IO, Any
 import click
 
 from .config import Config
+from .db import database_error, is_busy
 from .errors import CalfsyncError
 from .model import utc_iso
 from .sdnotify import Notifier
@@ -474,6 +476,7 @@ class Daemon:
             now = datetime.now(UTC)
             db = None
             summary = ""
+            locked = False
             try:
                 db = self._open_db(cfg)
                 summary = self._dispatch(job, db, cfg, now)
@@ -486,12 +489,18 @@ class Daemon:
                 )
             except CalfsyncError as exc:
                 self._failed(db, job, now, str(exc))
+            except sqlite3.Error as exc:  # disk full, lock held, read-only: name the fix
+                locked = is_busy(exc)
+                self._failed(
+                    None if locked else db, job, now, str(database_error(exc, cfg.db_path))
+                )
             except Exception as exc:  # noqa: BLE001 - a failing step must not stop the daemon
                 log.debug("%s step traceback", job, exc_info=True)
                 self._failed(db, job, now, f"{exc.__class__.__name__}: {exc}")
             finally:
                 if db is not None:
-                    self._write_next_runs(db)
+                    if not locked:  # with another writer holding the lock this would wait again
+                        self._write_next_runs(db)
                     db.close()
                 self._current = None
                 # Idle steps allocate next to nothing; start-up and real work do.
@@ -568,7 +577,7 @@ class Daemon:
         """A fresh connection per step, in the step's thread: the daemon holds none while idle."""
         from .db import open_db
 
-        return open_db(cfg.db_path)
+        return open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
 
     def _check_database(self) -> None:
         """Create and migrate the database (or raise with the fix), and keep this connection
