@@ -35,6 +35,7 @@ import sqlite_utils
 
 from .config import Config
 from .db import is_database_problem, write_tx
+from .errors import CalfsyncError
 from .model import utc_iso
 from .sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
 
@@ -351,8 +352,16 @@ def import_paths(
     on every core unless ``[fit] workers`` says otherwise. Raises FileNotFoundError for a path
     that does not exist. Never pushes.
     """
+    paths = list(paths)
     files = list(find_input_files(paths))
-    return _run(db, cfg, files, progress=progress, now=now, auto_workers=os.cpu_count() or 1)
+    summary = _run(db, cfg, files, progress=progress, now=now, auto_workers=os.cpu_count() or 1)
+    for raw in paths:
+        if Path(raw).expanduser().is_dir():
+            for folder, reason in unreadable_folders(Path(raw).expanduser()):
+                # Not recorded in fit_files: the next import, once readable, reads it.
+                summary.failed += 1
+                summary.problems.append((folder, f"cannot read the folder: {reason}"))
+    return summary
 
 
 def scan_inboxes(
@@ -369,10 +378,12 @@ def scan_inboxes(
         for row in db.execute("SELECT path, size_bytes, mtime_ns FROM seen_paths")
     }
     files: list[Path] = []
+    unreadable: list[tuple[str, str]] = []
     for inbox in cfg.inboxes:
         if not inbox.is_dir():
             log.warning("FIT inbox %s does not exist or is not a folder; skipped", inbox)
             continue
+        unreadable += unreadable_folders(inbox)
         for path in find_input_files([inbox]):
             try:
                 stat = path.stat()
@@ -380,7 +391,28 @@ def scan_inboxes(
                 continue
             if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
-    return _run(db, cfg, files, progress=False, now=now, auto_workers=1)
+    summary = _run(db, cfg, files, progress=False, now=now, auto_workers=1)
+    if unreadable:  # the readable files are stored; the runner must fix the rest
+        listed = "; ".join(f"{folder}: {reason}" for folder, reason in unreadable[:5])
+        raise CalfsyncError(
+            f"cannot read the FIT inbox folder {listed} ({summary.line()} from the rest). "
+            "Make it readable by the user running calfsync (for the daemon: sudo chgrp -R "
+            "calfsync FOLDER && sudo chmod -R g+rX FOLDER), or change [fit] inbox."
+        )
+    return summary
+
+
+def unreadable_folders(root: Path) -> list[tuple[str, str]]:
+    """Folders under ``root`` (itself included) that cannot be listed, with the reason; the
+    walk that finds input files skips them silently."""
+    problems: list[tuple[str, str]] = []
+
+    def onerror(exc: OSError) -> None:
+        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
+
+    for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return problems
 
 
 def evaluate_imported(
