@@ -41,7 +41,6 @@ from .rules.history import History, Run, Shoe, day_of
 log = logging.getLogger(__name__)
 
 PerRun = Callable[[History, int, dict[str, Any]], Finding | None]
-PerDay = Callable[[History, int, dict[str, Any]], Finding | None]
 
 PER_RUN: dict[str, PerRun] = {
     "RET1": layoff.ret1,
@@ -53,7 +52,8 @@ PER_RUN: dict[str, PerRun] = {
     "SW1": gear_rules.sw1,
     "WU": intervals.wu,
 }
-PER_DAY: dict[str, PerDay] = {"W1": mileage.w1, "H1": hills.h1, "A1": mileage.a1}
+# Window rules, judged on each run too: day t counts its runs up to and including that run.
+WINDOW: dict[str, PerRun] = {"W1": mileage.w1, "H1": hills.h1, "A1": mileage.a1}
 FALLEN_BACK: dict[str, Callable[[History, int, dict[str, Any]], bool]] = {
     "W1": mileage.w1_fallen_back,
     "H1": hills.h1_fallen_back,
@@ -212,8 +212,9 @@ def judge(
 ) -> list[Finding]:
     """Judge ``days`` in ascending order; return the findings the ledger admitted as alerts.
 
-    Within a day: each run in start order through the per-run rules, then the window rules on
-    the day's last run, then P1 on the day's soreness report.
+    Within a day: each run in start order through the per-run rules, then the window rules
+    (their day t counting only that run and the ones before it, so a run synced in the morning
+    is judged as a full evaluation judges it), then P1 on the day's soreness report.
     """
     enabled_run = [r for r in PER_RUN_RULES if params.get(r, {}).get("enabled")]
     enabled_day = [r for r in WINDOW_RULES if params.get(r, {}).get("enabled")]
@@ -226,9 +227,8 @@ def judge(
                 f = PER_RUN[rid](h, i, params[rid])
                 if f is not None and ledger.admit(f, t, h, params[rid]):
                     out.append(f)
-        if run_ids:
             for rid in enabled_day:
-                f = PER_DAY[rid](h, t, params[rid])
+                f = WINDOW[rid](h, i, params[rid])
                 if f is not None and ledger.admit(f, t, h, params[rid]):
                     out.append(f)
         if p1_on and t in h.soreness:

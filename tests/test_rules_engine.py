@@ -172,3 +172,24 @@ def test_evaluate_rejects_an_unknown_mode(tmp_path: Path) -> None:
     db = open_tmp_db(tmp_path)
     with pytest.raises(ValueError):
         engine.evaluate(db, CFG, {day(0)}, NOW, mode="loud")
+
+
+def test_runs_of_one_day_synced_apart_equal_a_full_evaluation(tmp_path: Path) -> None:
+    # The daemon syncs a morning run before the evening run exists. Window rules fire "on run
+    # r at local date t", so the morning run is judged on what has arrived; a full evaluation
+    # (and replay) must reach the same ledger, not judge the day only on its last run.
+    base = weeks(4, 32, climb_per_run=20)  # 80 m a week
+    hill = weeks(1, 24, first_day=28, climb_per_run=80)[:-1]  # 240 m over 18 km
+    morning = run(34, 6, climb=80, hour=7)  # 320 m over 24 km: H1 fires
+    evening = run(34, 12, climb=0, hour=18)  # 320 m over 36 km: 8.9 m/km
+    rising = [*weeks(3, 30), *weeks(1, 30, first_day=21)[:-1], run(27, 14.0, hour=7)]
+    late = run(27, 5.0, hour=19)  # W1 fired on the morning run: the evening adds to it
+    for first, second in (([*base, *hill, morning], [evening]), (rising, [late])):
+        inc = open_tmp_db(tmp_path / f"inc{len(first)}")
+        engine.evaluate(inc, CFG, store(inc, first), NOW, mode="import")
+        engine.evaluate(inc, CFG, store(inc, second), NOW, mode="import")
+        full = open_tmp_db(tmp_path / f"full{len(first)}")
+        engine.evaluate(full, CFG, store(full, [*first, *second]), NOW, mode="import")
+        assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
+        assert key_set(engine.replay(full, CFG, None)) == key_set(alert_rows(full))
+    assert {r["rule"] for r in alert_rows(inc)} >= {"W1"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RULE_IDS = ("S1", "W1", "RET1", "H1", "H2", "G1", "G2", "I1", "P1", "SW1", "A1", "WU")
-# Rules judged once per run, in this order; window rules once per run day after them.
+# Rules judged once per run, in this order; then the window rules on the same run.
 PER_RUN_RULES = ("RET1", "S1", "H2", "I1", "G1", "G2", "SW1", "WU")
 WINDOW_RULES = ("W1", "H1", "A1")
 # Ratio rules stay quiet after firing until their ratio has fallen back.

@@ -13,8 +13,10 @@ from ._util import at_least, exceeds, km, window_key
 from .history import History, date_of
 
 
-def h1_numbers(h: History, t: int, p: dict[str, Any]) -> dict[str, float] | None:
-    """A7, CA and climb density for day t; None when H1 cannot judge the day.
+def h1_numbers(
+    h: History, t: int, p: dict[str, Any], i: int | None = None
+) -> dict[str, float] | None:
+    """A7, CA and climb density for day t (up to run i when given); None when H1 cannot judge.
 
     H1 needs the 28 days t − 27 … t inside the current streak, climb known for at least 75% of
     the outdoor runs in them, and at least one outdoor run with known climb in the base weeks
@@ -23,15 +25,15 @@ def h1_numbers(h: History, t: int, p: dict[str, Any]) -> dict[str, float] | None
     start = h.streak_start(t)
     if start is None or t - 27 < start:
         return None
-    outdoor = h.total("outdoor", t - 27, t)
-    known = h.total("known", t - 27, t)
+    outdoor = h.through("outdoor", t - 27, t, i)
+    known = h.through("known", t - 27, t, i)
     if outdoor <= 0 or known / outdoor < p["min_known_fraction"]:
         return None
     if h.total("known", t - 27, t - 7) <= 0:
         return None
     base = h.total("climb", t - 27, t - 7) / 3.0
-    week = h.total("climb", t - 6, t)
-    week_km = h.d7(t) / 1000.0
+    week = h.through("climb", t - 6, t, i)
+    week_km = h.d7(t, i) / 1000.0
     density = week / week_km if week_km > 0 else 0.0
     return {
         "week_climb_m": week,
@@ -41,14 +43,17 @@ def h1_numbers(h: History, t: int, p: dict[str, Any]) -> dict[str, float] | None
     }
 
 
-def h1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
+def h1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     """H1, more hill running in a week: A7 ≥ 1.3 × CA (CA = mean weekly climb of t − 27 …
     t − 7) and A7 − CA ≥ 200 m and A7 / D7 ≥ 10 m/km; or CA < 50 m and A7 ≥ 300 m. D7 is the
     distance of every run of t − 6 … t, indoor runs included (they count for distance).
 
+    Judged on run i at its local date t; day t counts its runs up to and including run i.
+
     Evidence grade: convention; uphill running shifts load to calf and Achilles (Vernillo 2017).
     """
-    n = h1_numbers(h, t, p)
+    t = h.runs[i].day
+    n = h1_numbers(h, t, p, i)
     if n is None:
         return None
     week, base, density = n["week_climb_m"], n["base_climb_m"], n["density_m_per_km"]
@@ -60,7 +65,7 @@ def h1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
     low_base = base < p["low_base_m"] and at_least(week, p["low_base_trigger_m"])
     if not (rise or low_base):
         return None
-    run = h.runs[h.by_day[t][-1]]
+    run = h.runs[i]
     return Finding(
         rule="H1",
         episode_key=window_key("H1", t),
@@ -82,7 +87,7 @@ def h1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
             "window_end": date_of(t),
             "base_start": date_of(t - 27),
             "base_end": date_of(t - 7),
-            "week_km": km(h.d7(t)),
+            "week_km": km(h.d7(t, i)),
         },
         run_name=run.name,
         run_start=run.start_time,

@@ -104,6 +104,20 @@ class History:
                     climb[k] += run.climb_m
         self._first = first
         self._size = size
+        # Per run: the sums of the runs of its day that start after it, so a window can end
+        # at a run rather than at the end of its day (nothing later is peeked at).
+        self._tail: list[dict[str, float]] = [{} for _ in self.runs]
+        for idx in self.by_day.values():
+            acc = {"dist": 0.0, "climb": 0.0, "outdoor": 0.0, "known": 0.0}
+            for i in reversed(idx):
+                self._tail[i] = dict(acc)
+                run = self.runs[i]
+                acc["dist"] += run.distance_m
+                if not run.indoor:
+                    acc["outdoor"] += 1
+                    if run.climb_m is not None:
+                        acc["known"] += 1
+                        acc["climb"] += run.climb_m
         self._cum = {
             name: _prefix(values)
             for name, values in (
@@ -123,9 +137,17 @@ class History:
         cum = self._cum[name]
         return cum[hi] - cum[lo]
 
-    def d7(self, t: int) -> float:
-        """Run distance in metres over t − 6 … t."""
-        return self.total("dist", t - 6, t)
+    def through(self, name: str, start: int, t: int, i: int | None = None) -> float:
+        """Sum of ``name`` over days start … t, where day t counts only its runs up to and
+        including run i (i None: the whole day)."""
+        value = self.total(name, start, t)
+        if i is not None and start <= t:
+            value -= self._tail[i].get(name, 0.0)
+        return value
+
+    def d7(self, t: int, i: int | None = None) -> float:
+        """Run distance in metres over t − 6 … t (day t up to run i when given)."""
+        return self.through("dist", t - 6, t, i)
 
     # -- streaks ------------------------------------------------------------------------------
     def _build_streaks(self) -> None:

@@ -55,33 +55,37 @@ def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     )
 
 
-def w1_ratio(h: History, t: int) -> float | None:
-    """D7(t) / D7(t − 7) − 1, or None when the two weeks are not both inside the streak."""
+def w1_ratio(h: History, t: int, i: int | None = None) -> float | None:
+    """D7(t) / D7(t − 7) − 1 (day t up to run i when given), or None when the two weeks are
+    not both inside the streak."""
     start = h.streak_start(t)
     if start is None or t - 13 < start:
         return None
     previous = h.d7(t - 7)
     if previous <= 0:
         return None
-    return h.d7(t) / previous - 1.0
+    return h.d7(t, i) / previous - 1.0
 
 
-def w1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
+def w1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     """W1, a rise of more than 20% in a week: D7(t) / D7(t − 7) − 1 > 0.20 and at least 5 km
     more; both weeks inside the current streak, so a return from a layoff is never a ramp.
+
+    Judged on run i at its local date t; day t counts its runs up to and including run i.
 
     Evidence grade: the guide's figure; evidence for a weekly limit is weak (Buist 2008,
     Nielsen 2014, Damsted 2019).
     """
-    ratio = w1_ratio(h, t)
+    t = h.runs[i].day
+    ratio = w1_ratio(h, t, i)
     if ratio is None:
         return None
-    current, previous = h.d7(t), h.d7(t - 7)
+    current, previous = h.d7(t, i), h.d7(t - 7)
     if not exceeds(ratio, p["threshold"]) or not at_least(
         current - previous, p["min_increase_km"] * 1000.0
     ):
         return None
-    run = h.runs[h.by_day[t][-1]]
+    run = h.runs[i]
     return Finding(
         rule="W1",
         episode_key=window_key("W1", t),
@@ -110,27 +114,29 @@ def w1_fallen_back(h: History, t: int, p: dict[str, Any]) -> bool:
     return ratio is not None and ratio < p["rearm_below"]
 
 
-def a1_ratio(h: History, t: int) -> float | None:
-    """Uncoupled ACWR: D7 / (distance over t − 27 … t − 7 ÷ 3), None outside the streak."""
+def a1_ratio(h: History, t: int, i: int | None = None) -> float | None:
+    """Uncoupled ACWR: D7 / (distance over t − 27 … t − 7 ÷ 3), None outside the streak
+    (day t up to run i when given)."""
     start = h.streak_start(t)
     if start is None or t - 27 < start:
         return None
     chronic = h.total("dist", t - 27, t - 7) / 3.0
     if chronic <= 0:
         return None
-    return h.d7(t) / chronic
+    return h.d7(t, i) / chronic
 
 
-def a1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
+def a1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     """A1, a load spike as a ratio (off by default): uncoupled ACWR ≥ 1.8.
 
     Evidence grade: contested (Impellizzeri 2020, Lolli 2019); not predictive in runners
     (Frandsen 2025). Off unless ``[rules.A1] enabled = true``.
     """
-    ratio = a1_ratio(h, t)
+    t = h.runs[i].day
+    ratio = a1_ratio(h, t, i)
     if ratio is None or not at_least(ratio, p["threshold"]):
         return None
-    run = h.runs[h.by_day[t][-1]]
+    run = h.runs[i]
     return Finding(
         rule="A1",
         episode_key=window_key("A1", t),
@@ -138,7 +144,7 @@ def a1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
         activity_id=run.id,
         severity="normal",
         values={
-            "week_km": km(h.d7(t)),
+            "week_km": km(h.d7(t, i)),
             "chronic_week_km": km(h.total("dist", t - 27, t - 7) / 3.0),
             "acwr": round(ratio, 3),
             "threshold": p["threshold"],
