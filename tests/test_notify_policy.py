@@ -122,3 +122,39 @@ def test_every_readme_channel_snippet_is_a_valid_config() -> None:
         cfg = validate(tomllib.loads(block))
         kinds.update(c["type"] for c in cfg.channels)
     assert kinds >= {"ntfy", "gotify", "pushover", "telegram", "webhook", "console", "apprise"}
+
+
+def test_a_long_bundle_keeps_the_top_alerts_advice_and_disclaimer_whole() -> None:
+    body = "Run: Thu 2026-11-26\n" + "x" * 600 + "\nNot medical advice. See a physio."
+    top = {
+        "rule": "P1",
+        "severity": "normal",
+        "title": "P1: Calf sore for 9 days",
+        "body": body,
+        "episode_key": "P1:1",
+        "local_date": "2026-11-26",
+        "values": {},
+    }
+    others = [
+        {
+            "rule": "S1",
+            "severity": "small",
+            "title": f"S1: Run {i}% longer than your longest",
+            "body": "b",
+            "episode_key": f"S1:{i}",
+            "local_date": "2026-11-25",
+            "values": {},
+        }
+        for i in range(40)
+    ]
+    message = policy.compose(
+        [top, *others],
+        {"type": "ntfy", "name": "ntfy"},
+        dedupe_key="k",
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
+    )
+    assert len(message.title) + len(message.body) <= policy.MAX_PUSH_CHARS
+    assert message.body.startswith(body)  # nothing of the top alert was cut
+    assert message.body.rstrip().endswith("more: `calfsync alerts`")
+    listed = message.body.count("\n- S1 ")
+    assert 0 < listed < 40 and f"- and {40 - listed} more" in message.body

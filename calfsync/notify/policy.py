@@ -115,10 +115,7 @@ def compose(
     ordered = sorted(alerts, key=lambda a: (rank(a["rule"], a["severity"]), a["local_date"]))
     top = ordered[0]
     title = top["title"] if len(ordered) == 1 else f"{top['title']} (+{len(ordered) - 1} more)"
-    body = top["body"]
-    if len(ordered) > 1:
-        extra = "\n".join(f"- {a['rule']} {a['local_date']}: {a['title']}" for a in ordered[1:])
-        body = f"{body}\n\nAlso:\n{extra}"
+    body = _with_others(top["body"], ordered[1:], MAX_PUSH_CHARS - len(title))
     if len(title) + len(body) > MAX_PUSH_CHARS:
         room = max(0, MAX_PUSH_CHARS - len(title) - 1)
         body = body[: room - 1].rstrip() + "…"
@@ -136,6 +133,22 @@ def compose(
         alerts=[_summary(a) for a in ordered],
         reply_topic=reply_topic,
     )
+
+
+def _with_others(body: str, others: list[dict[str, Any]], limit: int) -> str:
+    """``body`` (kept whole, advice and disclaimer included) and the other alerts' titles, as
+    many as fit in ``limit`` characters; the rest are counted and pointed to."""
+    if not others:
+        return body
+    lines = [f"- {a['rule']} {a['local_date']}: {a['title']}" for a in others]
+    text = f"{body}\n\nAlso:"
+    for i, line in enumerate(lines):
+        left = len(lines) - i - 1
+        more = f"\n- and {left} more: `calfsync alerts`" if left else ""
+        if len(text) + 1 + len(line) + len(more) > limit:
+            return f"{text}\n- and {len(lines) - i} more: `calfsync alerts`"
+        text = f"{text}\n{line}"
+    return text
 
 
 def _summary(alert: dict[str, Any]) -> dict[str, Any]:
