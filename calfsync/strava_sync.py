@@ -360,7 +360,7 @@ def run(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:
         rejected = get_state(db, K_REJECTED)
         if rejected and rejected == _fingerprint(client.tokens.refresh_token):
             raise src.StravaAuthError(NEEDS_REAUTH_MESSAGE)
-        _cycle(db, client, now, report)
+        _cycle(db, client, now, report, cfg.timezone)
     except src.StravaError as exc:
         _record_failure(db, client, exc, now, report)
     except ConfigError as exc:
@@ -464,7 +464,11 @@ def _backfill_text(db: sqlite_utils.Database) -> str:
 
 
 def _cycle(
-    db: sqlite_utils.Database, client: src.StravaClient, now: datetime, report: StravaReport
+    db: sqlite_utils.Database,
+    client: src.StravaClient,
+    now: datetime,
+    report: StravaReport,
+    tz: Any = None,
 ) -> None:
     client.ensure_fresh(now)
     checked = get_state(db, K_ATHLETE_AT)
@@ -472,10 +476,10 @@ def _cycle(
         sync_athlete(db, client, now, report)
     sync_gear(db, client, now, report)  # shoes of activities stored by an earlier, stopped cycle
     listing = _load_listing(db) or _new_listing(db, now, "sync")
-    run_listing(db, client, listing, now, report)
+    run_listing(db, client, listing, now, report, tz)
     relisted = get_state(db, K_RELIST_AT)
     if relisted is None or parse_utc(relisted) <= now - RELIST_EVERY:
-        run_listing(db, client, _new_listing(db, now, "relist"), now, report)
+        run_listing(db, client, _new_listing(db, now, "relist"), now, report, tz)
     sync_gear(db, client, now, report)
 
 
@@ -523,8 +527,11 @@ def run_listing(
     listing: dict[str, Any],
     now: datetime,
     report: StravaReport,
+    tz: Any = None,
 ) -> None:
-    """Read a pass page by page (one transaction each), then check what it did not see."""
+    """Read a pass page by page (one transaction each), then check what it did not see.
+
+    ``tz`` (the ``[athlete] timezone``) dates activities whose reply carries no local time."""
     set_state(db, K_LISTING, json.dumps(listing))
     previous_ids: set[int] = set()
     pages = 0
@@ -537,7 +544,7 @@ def run_listing(
             now, after=listing["after"], before=listing["before"], page=listing["page"]
         )
         pages += 1
-        activities = mappable(page, report)
+        activities = mappable(page, report, tz)
         ids = {a.strava_id for a in activities if a.strava_id is not None}
         if ids and ids == previous_ids:
             raise src.StravaMalformed(
@@ -563,7 +570,7 @@ def run_listing(
             set_state(db, K_LISTING, json.dumps(listing))
             if listing["kind"] == "backfill":
                 _record_backfill(db, listing, complete=False)
-    _check_unseen(db, client, listing, now, report)
+    _check_unseen(db, client, listing, now, report, tz)
     with write_tx(db):
         set_state(db, K_LISTING, None)
         if listing["kind"] in ("backfill", "relist"):
@@ -572,13 +579,15 @@ def run_listing(
             _record_backfill(db, listing, complete=True)
 
 
-def mappable(replies: list[dict[str, Any]], report: StravaReport) -> list[Activity]:
+def mappable(
+    replies: list[dict[str, Any]], report: StravaReport, default_tz: Any = None
+) -> list[Activity]:
     """The replies as Activities. One that cannot be mapped (no usable start time) is skipped
     with a warning rather than blocking every later page; it is counted in ``report.skipped``."""
     out = []
     for raw in replies:
         try:
-            out.append(src.to_activity(raw))
+            out.append(src.to_activity(raw, default_tz))
         except src.StravaMalformed as exc:
             report.skipped += 1
             log.warning("Strava activity %s skipped: %s", raw.get("id"), exc)
@@ -610,6 +619,7 @@ def _check_unseen(
     listing: dict[str, Any],
     now: datetime,
     report: StravaReport,
+    tz: Any = None,
 ) -> None:
     """Ask Strava about stored activities of the pass's window that the pass did not list."""
     bounds = ["start_time < ?"]
@@ -633,7 +643,7 @@ def _check_unseen(
         from .store import save_activities
 
         with write_tx(db):
-            result = save_activities(db, mappable([detail], report))
+            result = save_activities(db, mappable([detail], report, tz))
             report.changed_dates |= result.changed_dates
             db.execute(
                 "UPDATE activities SET strava_listed_at = ? WHERE strava_id = ?",

@@ -205,3 +205,14 @@ def test_without_start_date_local_the_offset_comes_from_utc_offset_then_timezone
     assert act.utc_offset_s == -7 * 3600 and act.local_date == "2026-06-30"  # PDT that day
     for bogus in ("(GMT+00:00) Nowhere/Land", "America", None):
         assert to_activity(dict(base, utc_offset=None, timezone=bogus)).utc_offset_s == 0
+
+
+def test_with_no_local_time_at_all_the_configured_zone_dates_the_run():
+    from zoneinfo import ZoneInfo
+
+    bare = summary(
+        start_date="2026-07-01T05:30:00Z", start_date_local=None, utc_offset=None, timezone=None
+    )
+    act = to_activity(bare, ZoneInfo("America/Los_Angeles"))
+    assert act.utc_offset_s == -7 * 3600 and act.local_date == "2026-06-30"
+    assert to_activity(bare).utc_offset_s == 0  # no zone given: UTC

@@ -157,10 +157,10 @@ def _wall_clock(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
 
 
-def _offset_s(raw: Mapping[str, Any], start: datetime) -> int:
+def _offset_s(raw: Mapping[str, Any], start: datetime, default_tz: ZoneInfo | None = None) -> int:
     """The activity's UTC offset in seconds: ``start_date_local`` − ``start_date``, else
     ``utc_offset``, else the IANA zone named in ``timezone`` ("(GMT-08:00) America/Los_Angeles")
-    at the start instant, else 0."""
+    at the start instant, else the configured ``[athlete] timezone`` (``default_tz``), else 0."""
     if raw.get("start_date_local"):
         try:
             local = _wall_clock(str(raw["start_date_local"]))
@@ -178,20 +178,25 @@ def _offset_s(raw: Mapping[str, Any], start: datetime) -> int:
             delta = None
         if delta is not None:
             return int(delta.total_seconds())
+    if default_tz is not None:
+        delta = start.astimezone(default_tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
     return 0
 
 
-def to_activity(raw: Mapping[str, Any]) -> Activity:
+def to_activity(raw: Mapping[str, Any], default_tz: ZoneInfo | None = None) -> Activity:
     """Map one Strava activity (``SummaryActivity`` or ``DetailedActivity``) to an Activity.
 
-    Raises :class:`StravaMalformed` when the reply lacks the fields every activity has.
+    ``default_tz`` (the ``[athlete] timezone``) gives the local time when the reply carries no
+    local time, offset or zone of its own. Raises :class:`StravaMalformed` when the reply lacks
+    the fields every activity has.
     """
     try:
         strava_id = int(raw["id"])
         start = parse_strava_time(str(raw["start_date"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise StravaMalformed(f"Strava activity without a usable id or start_date: {exc}") from exc
-    offset_s = _offset_s(raw, start)
+    offset_s = _offset_s(raw, start, default_tz)
     sport, sub_sport = sport_of(raw)
     indoor = bool(raw.get("trainer")) or sub_sport in ("virtual_activity", "indoor_rowing")
     ascent = _number(raw.get("total_elevation_gain"))
