@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlite_utils
 from fakes.strava_server import FakeStrava
 
@@ -92,16 +93,28 @@ def database(cfg: Config) -> Iterator[sqlite_utils.Database]:
     opened.close()
 
 
-# Fixtures to paste in a test module (each module defines its own, so names stay local):
-#
-#     @pytest.fixture
-#     def fake():
-#         yield from serve()
-#
-#     @pytest.fixture
-#     def cfg(tmp_path, fake):
-#         return make_config(tmp_path, fake)
-#
-#     @pytest.fixture
-#     def db(cfg):
-#         yield from database(cfg)
+# Fixtures of the Strava tests (tests/conftest.py loads this module as a plugin). A module that
+# needs other ``cfg`` or ``db`` fixtures defines its own, which take precedence.
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStrava]:
+    """The loopback Strava stand-in, running."""
+    yield from serve()
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, fake: FakeStrava) -> Config:
+    """A configuration pointing at the stand-in."""
+    return make_config(tmp_path, fake)
+
+
+@pytest.fixture
+def db(cfg: Config) -> Iterator[sqlite_utils.Database]:
+    """The configured database."""
+    yield from database(cfg)
+
+
+def now_utc() -> datetime:
+    """Now, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)

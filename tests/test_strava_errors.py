@@ -12,11 +12,9 @@ from strava_support import (
     CLIENT_ID,
     CLIENT_SECRET,
     authorize,
-    database,
-    make_config,
     mark_athlete_checked,
+    now_utc,
     runs_every_day,
-    serve,
     state,
     strava_rows,
     tokens,
@@ -24,25 +22,6 @@ from strava_support import (
 
 from calfsync import strava_sync
 from calfsync.sources.strava import next_quarter_hour, next_utc_midnight
-
-
-@pytest.fixture
-def fake():
-    yield from serve()
-
-
-@pytest.fixture
-def cfg(tmp_path, fake):
-    return make_config(tmp_path, fake)
-
-
-@pytest.fixture
-def db(cfg):
-    yield from database(cfg)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def ready(fake, db, now, runs=3, expires_in=None):

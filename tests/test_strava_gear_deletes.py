@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from fakes.strava_server import FakeStrava
 from strava_support import (
     CLIENT_ID,
@@ -15,8 +14,8 @@ from strava_support import (
     database,
     make_config,
     mark_athlete_checked,
+    now_utc,
     runs_every_day,
-    serve,
     state,
     strava_rows,
 )
@@ -25,25 +24,6 @@ from calfsync import strava_sync
 from calfsync.db import rows, set_state
 from calfsync.model import utc_iso
 from calfsync.sources.strava import next_quarter_hour, next_utc_midnight
-
-
-@pytest.fixture
-def fake():
-    yield from serve()
-
-
-@pytest.fixture
-def cfg(tmp_path, fake):
-    return make_config(tmp_path, fake)
-
-
-@pytest.fixture
-def db(cfg):
-    yield from database(cfg)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def gear_reads(fake) -> list[str]:

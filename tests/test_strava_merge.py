@@ -12,7 +12,6 @@ from strava_support import (
     database,
     make_config,
     mark_athlete_checked,
-    serve,
     strava_rows,
 )
 
@@ -25,21 +24,6 @@ MERGED_COLUMNS = (
     "start_time", "local_date", "utc_offset_s", "sport", "distance_m", "moving_time_s",
     "elapsed_time_s", "ascent_m", "name", "gear_id", "workout_type", "strava_id", "deleted",
 )  # fmt: skip
-
-
-@pytest.fixture
-def fake():
-    yield from serve()
-
-
-@pytest.fixture
-def cfg(tmp_path, fake):
-    return make_config(tmp_path, fake)
-
-
-@pytest.fixture
-def db(cfg):
-    yield from database(cfg)
 
 
 def write_fit(tmp_path, name="run.fit", start=START, km=10.0):

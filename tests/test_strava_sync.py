@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from strava_support import (
     authorize,
-    database,
-    make_config,
     mark_athlete_checked,
+    now_utc,
     runs_every_day,
-    serve,
     state,
     strava_rows,
 )
 
 from calfsync import strava_sync
 from calfsync.db import rows
-
-
-@pytest.fixture
-def fake():
-    yield from serve()
-
-
-@pytest.fixture
-def cfg(tmp_path, fake):
-    return make_config(tmp_path, fake)
-
-
-@pytest.fixture
-def db(cfg):
-    yield from database(cfg)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def list_queries(server) -> list[dict[str, str]]:
