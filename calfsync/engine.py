@@ -126,15 +126,16 @@ def load_history(db: sqlite_utils.Database, cfg: Any) -> History:
         )
         for r in rows(db, "SELECT id, name, drop_mm, minimalist, retire_at_m, distance_m FROM gear")
     }
-    soreness: dict[int, int] = {}
-    for local_date, level in db.execute(
-        "SELECT local_date, level FROM soreness ORDER BY local_date, id"
-    ):
-        soreness[day_of(local_date)] = level
+    soreness_log = [
+        (day_of(local_date), level)
+        for local_date, level in db.execute(
+            "SELECT local_date, level FROM soreness ORDER BY created_at, id"
+        )
+    ]
     return History(
         runs=runs,
         shoes=shoes,
-        soreness=soreness,
+        soreness_log=soreness_log,
         gap_days=int(params["RET1"]["gap_days"]),
         max_heart_rate=max_hr,
     )
@@ -214,7 +215,8 @@ def judge(
 
     Within a day: each run in start order through the per-run rules, then the window rules
     (their day t counting only that run and the ones before it, so a run synced in the morning
-    is judged as a full evaluation judges it), then P1 on the day's soreness report.
+    is judged as a full evaluation judges it), then P1 at each of the day's soreness reports
+    in the order they were made (the day counting only that report and the ones before it).
     """
     enabled_run = [r for r in PER_RUN_RULES if params.get(r, {}).get("enabled")]
     enabled_day = [r for r in WINDOW_RULES if params.get(r, {}).get("enabled")]
@@ -231,16 +233,17 @@ def judge(
                 f = WINDOW[rid](h, i, params[rid])
                 if f is not None and ledger.admit(f, t, h, params[rid]):
                     out.append(f)
-        if p1_on and t in h.soreness:
-            f = pain.p1(h, t, params["P1"])
-            if f is not None and ledger.admit(f, t, h, params["P1"]):
-                out.append(f)
+        if p1_on:
+            for j in range(len(h.reports.get(t, ()))):
+                f = pain.p1(h, t, params["P1"], j)
+                if f is not None and ledger.admit(f, t, h, params["P1"]):
+                    out.append(f)
     return out
 
 
 def days_from(h: History, start: int) -> list[int]:
     """Every day from ``start`` on that has a run or a soreness report."""
-    return sorted(d for d in set(h.by_day) | set(h.soreness) if d >= start)
+    return sorted(d for d in set(h.by_day) | set(h.reports) if d >= start)
 
 
 # -- storing ------------------------------------------------------------------------------------

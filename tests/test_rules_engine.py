@@ -193,3 +193,36 @@ def test_runs_of_one_day_synced_apart_equal_a_full_evaluation(tmp_path: Path) ->
         assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
         assert key_set(engine.replay(full, CFG, None)) == key_set(alert_rows(full))
     assert {r["rule"] for r in alert_rows(inc)} >= {"W1"}
+
+
+def test_soreness_reports_of_one_day_evaluated_apart_equal_a_full_evaluation(
+    tmp_path: Path,
+) -> None:
+    # P1 is judged at each report in the order reports were made: a morning 3 that completes a
+    # span of more than 7 days fires P1 as it arrives (push mode), and a full evaluation and
+    # replay, which see the evening 0 of the same day too, must reach the same ledger.
+    from calfsync.soreness import record_soreness
+
+    today = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    first = (today - timedelta(days=8)).date().isoformat()
+    reports = [((today - timedelta(days=8 - k)).date().isoformat(), 3) for k in range(9)]
+    reports.append((today.date().isoformat(), 0))  # the evening 0 of the same day
+    reports += [((today + timedelta(days=1)).date().isoformat(), 4)]  # a new, short episode
+
+    inc = open_tmp_db(tmp_path / "inc")
+    for d, level in reports:
+        record_soreness(inc, CFG, level, d, None, today)
+    assert [(r["rule"], r["pushed"], r["local_date"]) for r in alert_rows(inc)] == [
+        ("P1", "pending", "2026-03-20")
+    ]
+
+    quiet = make_cfg({"P1": {"enabled": False}})
+    full = open_tmp_db(tmp_path / "full")
+    for d, level in reports:
+        record_soreness(full, quiet, level, d, None, today)
+    assert alert_rows(full) == []
+    engine.evaluate(full, CFG, {first}, today, mode="push")
+
+    assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
+    for db in (inc, full):
+        assert key_set(engine.replay(db, CFG, None)) == key_set(alert_rows(inc))

@@ -163,6 +163,26 @@ def test_p1_a_zero_report_ends_the_episode() -> None:
     assert len(fired([run(0, 5)], soreness={0: 4, 4: 3, 8: 2}, rule="P1")) == 1
 
 
+def test_p1_is_judged_at_each_report_of_a_day() -> None:
+    from rules_support import DAY0
+
+    from calfsync.engine import replay_findings, rule_params
+    from calfsync.rules.history import History
+
+    def p1_dates(log: list[tuple[int, int]]) -> list[str]:
+        d0 = DAY0.toordinal()
+        h = History(runs=[], soreness_log=[(d0 + k, level) for k, level in log])
+        return [f.local_date for f in replay_findings(h, rule_params(make_cfg()))]
+
+    week = [(k, 3) for k in range(8)]
+    # day 8: a 3 then a 0 fires at the 3; a 0 then a 3 fires at the 3 too
+    assert p1_dates([*week, (8, 3), (8, 0)]) == [day(8)]
+    assert p1_dates([*week, (8, 0), (8, 3)]) == [day(8)]
+    # an earlier day counts its latest report: its evening 0 ends the episode
+    assert p1_dates([*week[:5], (4, 0), *week[5:], (8, 3)]) == []
+    assert p1_dates([*week[:5], (4, 0), (4, 2), *week[5:], (8, 3)]) == [day(8)]
+
+
 def test_wu_just_under_hard_pace() -> None:
     cfg = make_cfg({"WU": {"enabled": True}})
 

@@ -66,6 +66,9 @@ class History:
     """Runs (sorted by local date, then start), shoes by id and soreness level by day.
 
     ``gap_days`` is RET1's layoff length: it defines streaks even when RET1 is disabled.
+    ``soreness_log`` is every report as (day, level) in the order the reports were made; when
+    given, ``soreness`` (a day's level: its latest report) is derived from it. Without it each
+    day of ``soreness`` counts as one report.
     """
 
     runs: list[Run]
@@ -73,8 +76,10 @@ class History:
     soreness: dict[int, int] = field(default_factory=dict)
     gap_days: int = 14
     max_heart_rate: int | None = None
+    soreness_log: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
+        self._build_soreness()
         self.runs.sort(key=lambda r: (r.day, r.start_time, r.id))
         self.days = [r.day for r in self.runs]
         self.by_day: dict[int, list[int]] = {}
@@ -148,6 +153,18 @@ class History:
     def d7(self, t: int, i: int | None = None) -> float:
         """Run distance in metres over t − 6 … t (day t up to run i when given)."""
         return self.through("dist", t - 6, t, i)
+
+    # -- soreness -----------------------------------------------------------------------------
+    def _build_soreness(self) -> None:
+        """Each day's report levels in the order they were made, and the days in order."""
+        self.reports: dict[int, list[int]] = {}
+        if self.soreness_log is None:
+            self.reports = {d: [level] for d, level in self.soreness.items()}
+        else:
+            for d, level in self.soreness_log:
+                self.reports.setdefault(d, []).append(level)
+            self.soreness = {d: levels[-1] for d, levels in self.reports.items()}
+        self.sore_days = sorted(self.reports)
 
     # -- streaks ------------------------------------------------------------------------------
     def _build_streaks(self) -> None:

@@ -9,17 +9,23 @@ from . import Finding
 from .history import History, date_of
 
 
-def p1(h: History, t: int, p: dict[str, Any]) -> Finding | None:
+def p1(h: History, t: int, p: dict[str, Any], j: int | None = None) -> Finding | None:
     """P1, pain lasting more than a week: soreness reported on days spanning more than 7 days
     with no zero report between. A day's level is its latest report. Reports further apart
     than 7 days do not join one episode (nothing says the pain lasted across the silence).
 
+    Judged at report j of day t (in the order the reports were made; None: the day's last):
+    day t counts only its reports up to and including j, earlier days their latest report.
+
     Evidence grade: the guide; injury definitions use ≥ 7 days (Yamato 2015).
     """
-    level = h.soreness.get(t)
+    reports = h.reports.get(t)
+    if not reports:
+        return None
+    level = reports[-1 if j is None else j]
     if not level:
         return None
-    days = sorted(h.soreness)
+    days = h.sore_days
     k = bisect.bisect_left(days, t)
     start = t
     while k > 0:
