@@ -789,7 +789,7 @@ def _from_session(
         }
     )
     return Activity(
-        id=f"fit:{_serial(seg)}:{start.strftime('%Y%m%dT%H%M%SZ')}",
+        id=_activity_id(seg, start),
         source="fit",
         start_time=start,
         utc_offset_s=_offset_s(seg, start, default_tz),
@@ -812,6 +812,11 @@ def _from_session(
     )
 
 
+def _activity_id(seg: _Segment, start: datetime) -> str:
+    """``fit:<device serial>:<session start, UTC>``: two copies of a session share it."""
+    return f"fit:{_serial(seg)}:{start.strftime('%Y%m%dT%H%M%SZ')}"
+
+
 def _from_records(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity:
     """An activity rebuilt from the record stream of a file with no session (battery died)."""
     start_t = seg.timer_start if seg.timer_start is not None else seg.rec_t[0]
@@ -832,7 +837,7 @@ def _from_records(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity:
         if b > a
     )
     return Activity(
-        id=f"fit:{_serial(seg)}:{start.strftime('%Y%m%dT%H%M%SZ')}",
+        id=_activity_id(seg, start),
         source="fit",
         start_time=start,
         utc_offset_s=_offset_s(seg, start, default_tz),
@@ -883,7 +888,7 @@ def _from_laps(seg: _Segment, label: str, default_tz: ZoneInfo) -> Activity | No
     timer = [_float(lap.get("total_timer_time")) for lap in seg.laps]
     hrs = [lap.get("max_heart_rate") for lap in seg.laps if lap.get("max_heart_rate")]
     return Activity(
-        id=f"fit:{_serial(seg)}:{start.strftime('%Y%m%dT%H%M%SZ')}",
+        id=_activity_id(seg, start),
         source="fit",
         start_time=start,
         utc_offset_s=_offset_s(seg, start, default_tz),
