@@ -176,3 +176,6 @@ def alert_rows(db: Any) -> list[dict[str, Any]]:
 
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+# What every replayed finding carries at least (DESIGN.md, `calfsync replay --json`).
+REPLAY_KEYS = {"rule", "local_date", "activity_id", "severity", "episode_key", "values", "title"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
-from rules_support import alert_rows, day, open_tmp_db, run, store, weeks
+from rules_support import REPLAY_KEYS, alert_rows, day, open_tmp_db, run, store, weeks
 
 from calfsync.cli import cli
 from calfsync.db import rows
@@ -32,15 +32,7 @@ def test_replay_prints_json_lines_and_writes_nothing(tmp_path: Path) -> None:
     found = [json.loads(line) for line in out.splitlines()]
     assert {"S1", "RET1"} <= {a["rule"] for a in found}
     for a in found:
-        assert {
-            "rule",
-            "local_date",
-            "activity_id",
-            "severity",
-            "episode_key",
-            "values",
-            "title",
-        } <= set(a)
+        assert REPLAY_KEYS <= set(a)
     code, out = invoke(path, "replay", "--since", day(50), "--json")
     assert [json.loads(line)["rule"] for line in out.splitlines()] == ["RET1"]
     code, out = invoke(path, "replay", "-v")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rules_support import (
     NOW,
+    REPLAY_KEYS,
     alert_rows,
     day,
     fired,
@@ -97,15 +98,7 @@ def test_replay_writes_nothing(tmp_path: Path) -> None:
     later = engine.replay(db, CFG, day(100))
     assert later == [a for a in found if a["local_date"] >= day(100)]
     for a in found:
-        assert {
-            "rule",
-            "local_date",
-            "activity_id",
-            "severity",
-            "episode_key",
-            "values",
-            "title",
-        } <= set(a)
+        assert REPLAY_KEYS <= set(a)
 
 
 # -- cooldown, escalation, re-arm ---------------------------------------------------------------
