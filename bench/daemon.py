@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from daemon_support import drop_file, fit_run  # noqa: E402
 
 ENTRY = Path(sys.executable).parent / "calfsync"  # the installed console script
-CALFSYNC = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "calfsync.cli"]
+CALFSYNC = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "calfsync"]
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -47,7 +47,7 @@ def help_startup(runs: int = 15) -> tuple[float, float]:
 def heavy_imports(limit: int = 8) -> list[tuple[str, float]]:
     """The slowest cumulative imports on the ``--help`` path (python -X importtime)."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "calfsync.cli", "--help"],
+        [sys.executable, "-X", "importtime", "-m", "calfsync", "--help"],
         capture_output=True,
         text=True,
         check=True,
@@ -141,7 +141,7 @@ def strava_rss(folder: Path) -> float:
     from fakes.strava_server import FakeStrava
     from strava_support import CLIENT_ID, CLIENT_SECRET, authorize, mark_athlete_checked
 
-    from calfsync.db import open_db
+    from calfsync.store.db import open_db
 
     with FakeStrava(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake:
         fake.add_activity(datetime.now(UTC) - timedelta(days=2))

@@ -76,8 +76,8 @@ def bare_parse(files: list[Path]) -> float:
 
 
 def calfsync_import(folder: Path, db_path: Path) -> tuple[float, str]:
-    from calfsync.db import open_db
-    from calfsync.ingest import import_paths
+    from calfsync.ingest.fit import import_paths
+    from calfsync.store.db import open_db
 
     cfg = _config(db_path, folder)
     db = open_db(db_path)

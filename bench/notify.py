@@ -25,8 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from fakes.ntfy import FakeNtfy  # noqa: E402
 from notify_support import NOW, add_alert, add_run, make_config  # noqa: E402
 
-from calfsync.db import open_db, write_tx  # noqa: E402
 from calfsync.notify import outbox  # noqa: E402
+from calfsync.store.db import open_db, write_tx  # noqa: E402
 
 
 def queue(db_path: Path, raw: dict, n: int) -> float:

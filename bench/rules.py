@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calfsync import engine  # noqa: E402
 from calfsync.config import validate  # noqa: E402
-from calfsync.db import open_db, write_tx  # noqa: E402
 from calfsync.model import Activity, parse_utc  # noqa: E402
-from calfsync.store import save_activities  # noqa: E402
+from calfsync.store.activities import save_activities  # noqa: E402
+from calfsync.store.db import open_db, write_tx  # noqa: E402
 
 START = datetime(2016, 1, 4, 6, 0, tzinfo=UTC)
 CFG = validate({"athlete": {"timezone": "Europe/Paris", "max_heart_rate": 190}})

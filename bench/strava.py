@@ -24,7 +24,7 @@ from fakes.strava_server import FakeStrava  # noqa: E402
 from strava_support import CLIENT_ID, CLIENT_SECRET, make_config  # noqa: E402
 
 from calfsync import strava_sync  # noqa: E402
-from calfsync.db import open_db  # noqa: E402
+from calfsync.store.db import open_db  # noqa: E402
 
 SHOES = 5
 

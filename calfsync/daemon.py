@@ -36,10 +36,10 @@ from typing import IO, Any
 import click
 
 from .config import Config
-from .db import database_error, is_busy
 from .errors import CalfsyncError
 from .model import utc_iso
 from .sdnotify import Notifier
+from .store.db import database_error, is_busy
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class StepResult:
 
 def strava_configured(cfg: Config) -> bool:
     """True when the Strava job should be scheduled (enabled, with a client id and secret)."""
-    from . import strava_sync
+    from .ingest import strava as strava_sync
 
     return strava_sync.configured(cfg)
 
@@ -539,7 +539,7 @@ class Daemon:
         self.results[job] = StepResult(False, now, message)
         log.error("%s step failed: %s", job, message)
         if db is not None:
-            from .db import set_state
+            from .store.db import set_state
 
             try:
                 set_state(db, f"cycle.{job}.last_error", message)
@@ -548,7 +548,7 @@ class Daemon:
 
     def _write_next_runs(self, db: Any) -> None:
         """Publish each job's next run in ``state`` (``daemon.next.<job>``) for ``status``."""
-        from .db import set_state, write_tx
+        from .store.db import set_state, write_tx
 
         try:
             with write_tx(db):
@@ -575,7 +575,7 @@ class Daemon:
     @staticmethod
     def _open_db(cfg: Config) -> Any:
         """A fresh connection per step, in the step's thread: the daemon holds none while idle."""
-        from .db import open_db
+        from .store.db import open_db
 
         return open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
 
@@ -586,8 +586,8 @@ class Daemon:
         self._keeper = self._open_db(self.cfg)
 
     def _state_time(self, key: str, cfg: Config) -> datetime | None:
-        from .db import get_state
         from .model import parse_utc
+        from .store.db import get_state
 
         db = self._open_db(cfg)
         try:

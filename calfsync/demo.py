@@ -170,8 +170,8 @@ def demo_cmd(directory: Path) -> None:
     """
     from datetime import UTC
 
-    from .db import open_db, rows, write_tx
     from .shoes import add_shoe
+    from .store.db import open_db, rows, write_tx
     from .sync import run_cycle
 
     directory = directory.resolve()

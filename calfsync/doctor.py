@@ -55,7 +55,7 @@ def check_config(obj: Any) -> tuple[Config | None, Check]:
 
 def check_database(cfg: Config) -> Check:
     """Present (or creatable), writable by this user, schema current. Never writes."""
-    from .db import MIGRATIONS
+    from .store.db import MIGRATIONS
 
     path = cfg.db_path
     folder = path.parent

@@ -17,8 +17,8 @@ import click
 import sqlite_utils
 
 from .cli import Context
-from .db import rows, write_tx
 from .errors import CalfsyncError
+from .store.db import rows, write_tx
 
 RUNS_SQL = """
     SELECT id, local_date, gear_id, gear_source,

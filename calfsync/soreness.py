@@ -10,7 +10,7 @@ import click
 import sqlite_utils
 
 from .cli import Context
-from .db import rows, write_tx
+from .store.db import rows, write_tx
 
 
 def record_soreness(
@@ -25,7 +25,7 @@ def record_soreness(
     """Store one report and evaluate the rules from its date on, queueing pushes for new alerts
     like a sync cycle does; returns the new alert ids. The date stays marked dirty until the
     evaluation commits, so a crash in between is picked up by the next cycle."""
-    from .store import mark_dirty
+    from .store.activities import mark_dirty
     from .sync import evaluate_pending
 
     if not 0 <= level <= 10:

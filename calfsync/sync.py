@@ -19,7 +19,9 @@ from typing import Any
 import sqlite_utils
 
 from .config import Config
-from .db import (
+from .model import utc_iso
+from .store.activities import take_dirty
+from .store.db import (
     database_error,
     database_path,
     is_busy,
@@ -27,8 +29,6 @@ from .db import (
     set_state,
     write_tx,
 )
-from .model import utc_iso
-from .store import take_dirty
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,14 @@ def _try_set_state(db: sqlite_utils.Database, key: str, value: str | None) -> No
 
 def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
     """Import new or changed files from the ``[fit] inbox`` folders."""
-    from .ingest import scan_inboxes
+    from .ingest.fit import scan_inboxes
 
     return _step(db, "fit", now, lambda: scan_inboxes(db, cfg, now=now))
 
 
 def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
     """Pull new activities from Strava when it is configured; None otherwise."""
-    from . import strava_sync
+    from .ingest import strava as strava_sync
 
     if not strava_sync.configured(cfg):
         return None
@@ -161,7 +161,7 @@ def evaluate_pending(
 
     ``mode`` "push" queues pushes for fresh runs; "import" records alerts without pushing.
     """
-    from . import engine
+    from .rules import engine
 
     def work() -> list[int]:
         with write_tx(db):

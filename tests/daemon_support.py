@@ -21,7 +21,7 @@ from fakes.ntfy import FakeNtfy
 
 from calfsync.fitwriter import SessionSpec, encode_activity
 
-CALFSYNC = [sys.executable, "-m", "calfsync.cli"]
+CALFSYNC = [sys.executable, "-m", "calfsync"]
 
 
 class HealthyNtfy(FakeNtfy):

@@ -13,8 +13,8 @@ from typing import Any
 import sqlite_utils
 
 from calfsync.config import Config, validate
-from calfsync.db import open_db, rows
 from calfsync.fitwriter import LapSpec, SessionSpec, encode_activity
+from calfsync.store.db import open_db, rows
 
 __all__ = ["LapSpec", "SessionSpec", "encode_activity"]
 

@@ -14,9 +14,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from calfsync.config import Config, validate  # noqa: E402
-from calfsync.db import open_db, write_tx  # noqa: E402
 from calfsync.model import utc_iso  # noqa: E402
 from calfsync.notify import outbox  # noqa: E402
+from calfsync.store.db import open_db, write_tx  # noqa: E402
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)  # a Wednesday, noon UTC
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from calfsync.config import Config, validate
-from calfsync.engine import replay_findings, rule_params
 from calfsync.model import Activity
 from calfsync.rules import Finding
+from calfsync.rules.engine import replay_findings, rule_params
 from calfsync.rules.history import History, Run, Shoe
 
 DAY0 = date(2025, 1, 6)  # a Monday
@@ -156,21 +156,21 @@ def only(rule: str, cfg: Config | None = None, **params: Any) -> Config:
 
 
 def open_tmp_db(tmp_path: Path) -> Any:
-    from calfsync.db import open_db
+    from calfsync.store.db import open_db
 
     return open_db(tmp_path / "calfsync.db")
 
 
 def store(db: Any, acts: list[Activity]) -> set[str]:
     """Save activities through the lead's store; return the local dates they changed."""
-    from calfsync.store import save_activities
+    from calfsync.store.activities import save_activities
 
     result = save_activities(db, acts)
     return set(getattr(result, "changed_dates", result))
 
 
 def alert_rows(db: Any) -> list[dict[str, Any]]:
-    from calfsync.db import rows
+    from calfsync.store.db import rows
 
     return rows(db, "SELECT * FROM alerts ORDER BY local_date, id")
 

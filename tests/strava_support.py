@@ -11,10 +11,10 @@ import pytest
 import sqlite_utils
 from fakes.strava_server import FakeStrava
 
-from calfsync import strava_sync
 from calfsync.config import Config, validate
-from calfsync.db import get_state, open_db, rows, set_state
+from calfsync.ingest import strava as strava_sync
 from calfsync.model import utc_iso
+from calfsync.store.db import get_state, open_db, rows, set_state
 
 CLIENT_ID = "4242"
 CLIENT_SECRET = "app-secret-0123456789"

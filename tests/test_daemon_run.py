@@ -246,7 +246,7 @@ def test_strava_is_polled_when_configured(setup) -> None:
     from fakes.strava_server import FakeStrava
     from strava_support import CLIENT_ID, CLIENT_SECRET, authorize, mark_athlete_checked
 
-    from calfsync.db import open_db
+    from calfsync.store.db import open_db
 
     tmp, inbox, db = setup
     with FakeStrava(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from calfsync.db import MIGRATIONS, open_db, rows, schema_version
 from calfsync.errors import CalfsyncError
 from calfsync.model import Activity
-from calfsync.store import save_activities
+from calfsync.store.activities import save_activities
+from calfsync.store.db import MIGRATIONS, open_db, rows, schema_version
 
 
 def act(

@@ -15,8 +15,8 @@ from reliability_support import (
     file_digest,
 )
 
-from calfsync.db import open_db
 from calfsync.errors import CalfsyncError
+from calfsync.store.db import open_db
 
 # ------------------------------------------------------------- a damaged or newer database
 

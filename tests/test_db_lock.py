@@ -20,7 +20,7 @@ from reliability_support import (
     write_runs,
 )
 
-from calfsync.db import open_db
+from calfsync.store.db import open_db
 from calfsync.sync import run_cycle
 
 # ------------------------------------------------------------- a lock held by another writer

@@ -22,7 +22,7 @@ from reliability_support import (
     write_runs,
 )
 
-from calfsync.db import open_db, rows
+from calfsync.store.db import open_db, rows
 from calfsync.sync import run_cycle
 
 # ------------------------------------------------------------------------------ a full disk

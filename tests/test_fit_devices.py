@@ -202,7 +202,7 @@ def test_records_out_of_time_order_are_sorted() -> None:
 
 
 def test_the_odd_size_repair_keeps_a_damaged_file_damaged() -> None:
-    from calfsync.sources.fitframe import retype_odd_sized_fields
+    from calfsync.sources.fit.frame import retype_odd_sized_fields
 
     enc = start()
     enc.raw(0xFF01, [(5, 0x84, b"\x01\x02\x03")])

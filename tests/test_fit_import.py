@@ -26,9 +26,9 @@ from fit_support import (
 )
 
 from calfsync.cli import cli
-from calfsync.db import rows
 from calfsync.fitwriter import encode_activity, encode_file
-from calfsync.ingest import import_paths, scan_inboxes
+from calfsync.ingest.fit import import_paths, scan_inboxes
+from calfsync.store.db import rows
 
 
 @pytest.fixture(params=[1, 2], ids=["inline", "pool"])
@@ -231,8 +231,8 @@ def test_scan_skips_a_missing_inbox(tmp_path: Path) -> None:
 
 def _import_in_child(db_path: str, tz: str, folder: str) -> None:
     from calfsync.config import validate
-    from calfsync.db import open_db
-    from calfsync.ingest import import_paths as run_import
+    from calfsync.ingest.fit import import_paths as run_import
+    from calfsync.store.db import open_db
 
     cfg = validate(
         {

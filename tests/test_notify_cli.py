@@ -11,8 +11,8 @@ from notify_support import alert_and_enqueue
 
 from calfsync.cli import cli
 from calfsync.config import load_config
-from calfsync.db import open_db
 from calfsync.notify import outbox
+from calfsync.store.db import open_db
 
 
 def _write_config(tmp_path: Path, ntfy_url: str, token: str = "tk_cli_token") -> Path:

@@ -18,8 +18,8 @@ from fakes.ntfy import FakeNtfy
 from fakes.webhook import FakeWebhook
 from notify_support import NOW, alert_and_enqueue, make_config, states
 
-from calfsync.db import open_db
 from calfsync.notify import outbox
+from calfsync.store.db import open_db
 
 SUPPORT = Path(__file__).parent / "notify_support.py"
 

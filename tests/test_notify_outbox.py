@@ -13,9 +13,9 @@ from fakes.ntfy import FakeNtfy
 from fakes.webhook import FakeWebhook
 from notify_support import NOW, add_alert, add_run, alert_and_enqueue, make_config, states
 
-from calfsync.db import open_db, rows, write_tx
 from calfsync.model import parse_utc
 from calfsync.notify import outbox
+from calfsync.store.db import open_db, rows, write_tx
 
 
 @pytest.fixture

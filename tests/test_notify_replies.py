@@ -9,8 +9,8 @@ import pytest
 from fakes.ntfy import FakeNtfy
 from notify_support import NOW, alert_and_enqueue, make_config
 
-from calfsync.db import get_state, open_db, rows
 from calfsync.notify import outbox, replies
+from calfsync.store.db import get_state, open_db, rows
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from fakes.telegram import FakeTelegram
 from notify_support import NOW, alert_and_enqueue, make_config
 
 from calfsync import secrets
-from calfsync.db import open_db
 from calfsync.errors import ConfigError
 from calfsync.notify import outbox
+from calfsync.store.db import open_db
 
 TOKEN = "987654:SuperSecretBotTokenValue"
 

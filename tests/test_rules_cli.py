@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from rules_support import REPLAY_KEYS, alert_rows, day, open_tmp_db, run, store, weeks
 
 from calfsync.cli import cli
-from calfsync.db import rows
+from calfsync.store.db import rows
 
 
 def invoke(db_path: Path, *args: str) -> tuple[int, str]:
@@ -49,7 +49,7 @@ def test_replay_rejects_a_bad_date(tmp_path: Path) -> None:
 def test_alerts_newest_first(tmp_path: Path) -> None:
     from rules_support import NOW, make_cfg
 
-    from calfsync import engine
+    from calfsync.rules import engine
 
     db = open_tmp_db(tmp_path)
     engine.evaluate(db, make_cfg(), store(db, [*weeks(6, 30), run(42, 16), run(60, 5)]), NOW)
@@ -81,7 +81,7 @@ def test_shoes_add_assigns_runs_by_date_and_fires_g1(tmp_path: Path) -> None:
 def test_new_runs_get_the_shoe_of_their_date(tmp_path: Path) -> None:
     from rules_support import NOW, make_cfg
 
-    from calfsync import engine
+    from calfsync.rules import engine
 
     path = seeded(tmp_path, weeks(2, 30))
     invoke(path, "shoes", "add", "Trainer", "--from", day(0))

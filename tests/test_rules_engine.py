@@ -19,8 +19,8 @@ from rules_support import (
     weeks,
 )
 
-from calfsync import engine
-from calfsync.messages import MAX_BODY_CHARS
+from calfsync.rules import engine
+from calfsync.rules.messages import MAX_BODY_CHARS
 
 CFG = make_cfg()
 

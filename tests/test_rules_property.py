@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules_support import make_cfg, open_tmp_db
 
-from calfsync import engine
-from calfsync.db import rows
 from calfsync.fitwriter import LapSpec, SessionSpec, encode_activity
-from calfsync.ingest import evaluate_imported, import_paths
+from calfsync.ingest.fit import evaluate_imported, import_paths
+from calfsync.rules import engine
+from calfsync.store.db import rows
 
 START = datetime(2025, 3, 3, 6, 30, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

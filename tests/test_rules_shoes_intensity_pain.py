@@ -166,7 +166,7 @@ def test_p1_a_zero_report_ends_the_episode() -> None:
 def test_p1_is_judged_at_each_report_of_a_day() -> None:
     from rules_support import DAY0
 
-    from calfsync.engine import replay_findings, rule_params
+    from calfsync.rules.engine import replay_findings, rule_params
     from calfsync.rules.history import History
 
     def p1_dates(log: list[tuple[int, int]]) -> list[str]:

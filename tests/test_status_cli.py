@@ -12,8 +12,8 @@ from fakes.base import closed_port
 
 from calfsync.cli import main
 from calfsync.daemon import acquire_lock
-from calfsync.db import open_db, set_state, write_tx
 from calfsync.model import utc_iso
+from calfsync.store.db import open_db, set_state, write_tx
 
 SECRET = "tk_status_must_never_show_this"
 

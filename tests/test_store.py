@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from calfsync.db import open_db, rows
 from calfsync.model import Activity
-from calfsync.store import save_activities, take_dirty
+from calfsync.store.activities import save_activities, take_dirty
+from calfsync.store.db import open_db, rows
 
 T0 = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
 

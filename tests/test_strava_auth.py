@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from strava_support import CLIENT_ID, CLIENT_SECRET, serve
 
 from calfsync.cli import cli
-from calfsync.db import get_state, open_db
 from calfsync.errors import CalfsyncError
-from calfsync.strava_auth import check_scope, parse_code
+from calfsync.sources.strava.auth import check_scope, parse_code
+from calfsync.store.db import get_state, open_db
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_listen_runs_a_one_shot_callback_server(tmp_path, fake, config_file):
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "calfsync.cli", "--config", str(config_file), "auth", "strava",
+        [sys.executable, "-m", "calfsync", "--config", str(config_file), "auth", "strava",
          "--listen", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -20,8 +20,8 @@ from strava_support import (
     tokens,
 )
 
-from calfsync import strava_sync
-from calfsync.sources.strava import next_quarter_hour, next_utc_midnight
+from calfsync.ingest import strava as strava_sync
+from calfsync.sources.strava.mapping import next_quarter_hour, next_utc_midnight
 
 
 def ready(fake, db, now, runs=3, expires_in=None):

@@ -20,10 +20,10 @@ from strava_support import (
     strava_rows,
 )
 
-from calfsync import strava_sync
-from calfsync.db import rows, set_state
+from calfsync.ingest import strava as strava_sync
 from calfsync.model import utc_iso
-from calfsync.sources.strava import next_quarter_hour, next_utc_midnight
+from calfsync.sources.strava.mapping import next_quarter_hour, next_utc_midnight
+from calfsync.store.db import rows, set_state
 
 
 def gear_reads(fake) -> list[str]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from fakes.strava_server import load_examples
 
-from calfsync import strava_sync
 from calfsync.config import validate
-from calfsync.sources.strava import (
+from calfsync.ingest import strava as strava_sync
+from calfsync.sources.strava.mapping import (
     RateInfo,
     StravaBudgetExhausted,
     StravaMalformed,

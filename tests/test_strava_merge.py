@@ -15,9 +15,9 @@ from strava_support import (
     strava_rows,
 )
 
-from calfsync import strava_sync
 from calfsync.fitwriter import encode_activity
-from calfsync.ingest import import_paths
+from calfsync.ingest import strava as strava_sync
+from calfsync.ingest.fit import import_paths
 
 START = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
 MERGED_COLUMNS = (

@@ -14,8 +14,8 @@ from strava_support import (
     strava_rows,
 )
 
-from calfsync import strava_sync
-from calfsync.db import rows
+from calfsync.ingest import strava as strava_sync
+from calfsync.store.db import rows
 
 
 def list_queries(server) -> list[dict[str, str]]:

@@ -17,8 +17,8 @@ from strava_support import authorize, database, mark_athlete_checked, serve
 
 from calfsync.cli import cli
 from calfsync.config import validate
-from calfsync.db import open_db, rows
 from calfsync.fitwriter import SessionSpec, encode_activity
+from calfsync.store.db import open_db, rows
 from calfsync.sync import evaluate_pending, run_cycle, scan_fit
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -141,7 +141,7 @@ def test_sync_command_exit_codes(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[fit]\ninbx = []\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "calfsync.cli", "--config", str(bad), "sync"],
+        [sys.executable, "-m", "calfsync", "--config", str(bad), "sync"],
         capture_output=True,
         text=True,
         timeout=60,

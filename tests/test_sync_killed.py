@@ -20,8 +20,8 @@ from reliability_support import (
     write_runs,
 )
 
-from calfsync.db import open_db, rows
 from calfsync.fitwriter import SessionSpec, encode_activity
+from calfsync.store.db import open_db, rows
 
 # ---------------------------------------------------------------- killed in the middle
 

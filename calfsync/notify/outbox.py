@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..db import rows, write_tx
 from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
+from ..store.db import rows, write_tx
 from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
 
 if TYPE_CHECKING:

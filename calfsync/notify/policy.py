@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..messages import priority
+from ..rules.messages import priority
 from . import Message
 
 MAX_PUSH_CHARS = 1000

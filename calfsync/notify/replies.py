@@ -19,8 +19,8 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ..db import get_state, set_state, write_tx
 from ..secrets import redact
+from ..store.db import get_state, set_state, write_tx
 from . import ChannelError, request
 from .ntfy import REPLY_FINE, REPLY_SORE, auth_headers, base_url
 

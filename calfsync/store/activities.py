@@ -13,9 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
+from ..model import Activity, utc_iso
 from . import merge
 from .db import rows, write_tx
-from .model import Activity, utc_iso
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Activity, parse_utc
+from ..model import Activity, parse_utc
 
 FILE_DUP_WINDOW_S = 60
 FILE_DUP_TOLERANCE = 0.03

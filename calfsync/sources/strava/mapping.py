@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..model import Activity
+from ...model import Activity
 
 log = logging.getLogger(__name__)
 

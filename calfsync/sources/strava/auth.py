@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import click
 
-from .errors import CalfsyncError
+from ...errors import CalfsyncError
 
 CALLBACK_PATH = "/exchange_token"
 LISTEN_TIMEOUT_S = 600
@@ -130,9 +130,9 @@ def listen_for_code(port: int, expected_state: str, timeout_s: float = LISTEN_TI
 
 def authorize(ctx_obj: Any, code_or_url: str | None, listen: int | None) -> dict[str, Any]:
     """The whole flow; returns the athlete summary. Prints only through click."""
-    from . import strava_sync
-    from .db import get_state, set_state, write_tx
-    from .sources import strava as src
+    from ...ingest import strava as strava_sync
+    from ...store.db import get_state, set_state, write_tx
+    from . import mapping as src
 
     cfg, db = ctx_obj.config, ctx_obj.db
     client = strava_sync.make_client(db, cfg, require_tokens=False)
@@ -214,7 +214,7 @@ def auth_group() -> None:
 @click.pass_obj
 def auth_strava(obj: Any, code_or_url: str | None, listen: int | None) -> None:
     """Authorize calfsync to read your Strava activities and shoes (works on a headless box)."""
-    from . import strava_sync
+    from ...ingest import strava as strava_sync
 
     athlete = authorize(obj, code_or_url, listen)
     name = strava_sync.athlete_name(athlete) or "the athlete"

@@ -16,19 +16,19 @@ import click
 
 # command name -> "module:attribute" of a click command or group
 LAZY_COMMANDS: dict[str, str] = {
-    "import": "calfsync.ingest:import_cmd",
-    "sync": "calfsync.commands:sync_cmd",
+    "import": "calfsync.ingest.fit:import_cmd",
+    "sync": "calfsync.cli.sync:sync_cmd",
     "status": "calfsync.status:status_cmd",
     "demo": "calfsync.demo:demo_cmd",
-    "config": "calfsync.config_cli:config_group",
-    "notify": "calfsync.notify.cli:notify_group",
+    "config": "calfsync.cli.config:config_group",
+    "notify": "calfsync.cli.notify:notify_group",
     "run": "calfsync.daemon:run_cmd",
     "doctor": "calfsync.doctor:doctor_cmd",
-    "replay": "calfsync.alerts_cli:replay_cmd",
-    "alerts": "calfsync.alerts_cli:alerts_cmd",
+    "replay": "calfsync.cli.alerts:replay_cmd",
+    "alerts": "calfsync.cli.alerts:alerts_cmd",
     "shoes": "calfsync.shoes:shoes_group",
     "sore": "calfsync.soreness:sore_cmd",
-    "auth": "calfsync.strava_auth:auth_group",
+    "auth": "calfsync.sources.strava.auth:auth_group",
 }
 
 HELP_LINES: dict[str, str] = {
@@ -80,7 +80,7 @@ class Context:
     @property
     def config(self) -> Any:
         if self._config is None:
-            from .config import load_config
+            from ..config import load_config
 
             self._config = load_config(self.config_path, db_override=self.db_path)
         return self._config
@@ -88,7 +88,7 @@ class Context:
     @property
     def db(self) -> Any:
         if self._db is None:
-            from .db import open_db
+            from ..store.db import open_db
 
             self._db = open_db(self.config.db_path, busy_timeout_s=self.config.busy_timeout_s)
         return self._db
@@ -138,7 +138,7 @@ def _os_error_message(exc: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning calfsync's own errors into a message and an exit code."""
-    from .errors import CalfsyncError
+    from ..errors import CalfsyncError
 
     try:
         result = cli.main(args=argv, prog_name="calfsync", standalone_mode=False)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"calfsync: {exc}", err=True)
         sys.exit(exc.exit_code)
     except sqlite3.Error as exc:  # disk full, lock held, read-only or damaged file
-        from .db import database_error
+        from ..store.db import database_error
 
         click.echo(f"calfsync: {database_error(exc, _database_path())}", err=True)
         sys.exit(1)

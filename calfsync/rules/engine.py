@@ -20,10 +20,9 @@ from typing import Any
 
 import sqlite_utils
 
-from .db import rows, write_tx
-from .messages import render
-from .model import parse_utc
-from .rules import (
+from ..model import parse_utc
+from ..store.db import rows, write_tx
+from . import (
     PER_RUN_RULES,
     REARM_RULES,
     SEVERITY_RANK,
@@ -35,8 +34,9 @@ from .rules import (
     mileage,
     pain,
 )
-from .rules import gear as gear_rules
-from .rules.history import History, Run, Shoe, day_of
+from . import gear as gear_rules
+from .history import History, Run, Shoe, day_of
+from .messages import render
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +276,7 @@ def evaluate(
     day with a run or a soreness report. Shoes from ``shoes add --from`` are first given to the
     changed dates' runs. Returns the ids of the newly inserted alerts, in order.
     """
-    from .shoes import assign_gear_by_date
+    from ..shoes import assign_gear_by_date
 
     if mode not in ("push", "import", "replay", "history"):
         raise ValueError(f"unknown evaluation mode {mode!r}")

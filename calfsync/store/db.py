@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .errors import CalfsyncError
+from ..errors import CalfsyncError
 
 BUSY_TIMEOUT_MS = 15_000
 MIGRATIONS = Migrations("calfsync")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .rules import Finding
+from . import Finding
 
 MAX_BODY_CHARS = 1000
 

@@ -40,11 +40,11 @@ from typing import Any
 
 import sqlite_utils
 
-from .config import Config
-from .db import get_state, rows, set_state, write_tx
-from .errors import ConfigError
-from .model import Activity, parse_utc, utc_iso
-from .sources import strava as src
+from ..config import Config
+from ..errors import ConfigError
+from ..model import Activity, parse_utc, utc_iso
+from ..sources.strava import mapping as src
+from ..store.db import get_state, rows, set_state, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def credentials(cfg: Config, env: Mapping[str, str] | None = None) -> tuple[int,
 
     Raises :class:`ConfigError` for a client id that is not a number or an unreadable file.
     """
-    from .secrets import resolve_secret
+    from ..secrets import resolve_secret
 
     section = cfg.section("strava")
     client_id = section.get("client_id")
@@ -241,7 +241,7 @@ def make_client(
 
     Raises :class:`ConfigError` when Strava is not configured.
     """
-    from .secrets import register
+    from ..secrets import register
 
     creds = credentials(cfg)
     if creds is None:
@@ -554,7 +554,7 @@ def run_listing(
         previous_ids = ids
         with write_tx(db):
             if activities:
-                from .store import save_activities
+                from ..store.activities import save_activities
 
                 result = save_activities(db, activities)
                 report.changed_dates |= result.changed_dates
@@ -640,7 +640,7 @@ def _check_unseen(
             report.changed_dates |= mark_gone(db, row["strava_id"], now)
             report.deleted += 1
             continue
-        from .store import save_activities
+        from ..store.activities import save_activities
 
         with write_tx(db):
             result = save_activities(db, mappable([detail], report, tz))
@@ -655,7 +655,7 @@ def mark_gone(db: sqlite_utils.Database, strava_id: int, now: datetime) -> set[s
     """An activity deleted on Strava. A Strava-only row is marked ``deleted`` and stops
     counting; a row merged with a device file keeps counting (the file still says the run
     happened) but loses its link to Strava. Returns the dirtied local dates."""
-    from .store import mark_dirty
+    from ..store.activities import mark_dirty
 
     with write_tx(db):
         found = rows(

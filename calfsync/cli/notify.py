@@ -20,9 +20,9 @@ def notify_group() -> None:
 @click.pass_obj
 def test_cmd(ctx: Any, channel_name: str | None) -> None:
     """Send a test push on each channel and show the result for each (exit 1 if one fails)."""
+    from ..notify import ChannelError, Message, sender_for
+    from ..notify.outbox import _client, enabled_channels, resolve_channel, utcnow
     from ..secrets import install_log_redaction, redact
-    from . import ChannelError, Message, sender_for
-    from .outbox import _client, enabled_channels, resolve_channel, utcnow
 
     install_log_redaction()
     cfg = ctx.config
@@ -70,8 +70,8 @@ def test_cmd(ctx: Any, channel_name: str | None) -> None:
 @click.pass_obj
 def flush_cmd(ctx: Any, force: bool, as_json: bool) -> None:
     """Deliver due pushes. Exit 1 while any push stays pending."""
+    from ..notify.outbox import deliver_due, utcnow
     from ..secrets import install_log_redaction
-    from .outbox import deliver_due, utcnow
 
     install_log_redaction()
     report = deliver_due(ctx.db, ctx.config, utcnow(), force=force)
@@ -93,7 +93,7 @@ def flush_cmd(ctx: Any, force: bool, as_json: bool) -> None:
 @click.pass_obj
 def dead_cmd(ctx: Any, as_json: bool) -> None:
     """List dead letters: pushes that failed permanently, with the reason."""
-    from .outbox import dead_letters
+    from ..notify.outbox import dead_letters
 
     letters = dead_letters(ctx.db)
     if as_json:
@@ -116,7 +116,7 @@ def dead_cmd(ctx: Any, as_json: bool) -> None:
 @click.pass_obj
 def retry_cmd(ctx: Any, outbox_id: int) -> None:
     """Queue dead letter ID again (see `calfsync notify dead`); the next flush sends it."""
-    from .outbox import retry, utcnow
+    from ..notify.outbox import retry, utcnow
 
     if not retry(ctx.db, outbox_id, utcnow()):
         raise CalfsyncError(f"no dead letter #{outbox_id}; list them with `calfsync notify dead`")

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from .cli import Context
-from .db import rows
+from ..store.db import rows
+from . import Context
 
 
 def _since(value: str | None) -> str | None:
@@ -36,7 +36,7 @@ def _line(a: dict[str, Any]) -> str:
 def replay_cmd(obj: Context, since: str | None, as_json: bool, verbose: bool) -> None:
     """Run the rules over the whole history day by day and print every alert that would have
     fired. Writes nothing, pushes nothing: use it to tune thresholds."""
-    from .engine import replay
+    from ..rules.engine import replay
 
     found = replay(obj.db, obj.config, _since(since))
     for a in found:

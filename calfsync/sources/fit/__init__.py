@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..model import INDOOR_SUB_SPORTS, Activity, utc_iso
-from .fitframe import retype_odd_sized_fields
+from ...model import INDOOR_SUB_SPORTS, Activity, utc_iso
+from .frame import retype_odd_sized_fields
 
 FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
 FIT_EPOCH_S = 631_065_600  # the FIT epoch as a Unix timestamp

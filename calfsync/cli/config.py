@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .config import SPEC, Config, load_config
+from ..config import SPEC, Config, load_config
 
 
 def _load(obj: Any, file: str | None) -> Config:
@@ -43,7 +43,7 @@ def validate_cmd(obj: Any, file: str | None) -> None:
 @click.pass_obj
 def show_cmd(obj: Any, file: str | None, as_json: bool) -> None:
     """Print the effective configuration, defaults filled in and secrets redacted."""
-    from .secrets import redact_mapping
+    from ..secrets import redact_mapping
 
     cfg = _load(obj, file)
     data = redact_mapping(cfg.data)

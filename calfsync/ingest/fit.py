@@ -33,11 +33,11 @@ from typing import Any
 import click
 import sqlite_utils
 
-from .config import Config
-from .db import is_database_problem, write_tx
-from .errors import CalfsyncError
-from .model import utc_iso
-from .sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
+from ..config import Config
+from ..errors import CalfsyncError
+from ..model import utc_iso
+from ..sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
+from ..store.db import is_database_problem, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ class _Importer:
             return
         status, reason, stored_ids = result.status, result.reason, []
         if result.activities:
-            from .store import save_activities
+            from ..store.activities import save_activities
 
             try:
                 with write_tx(
@@ -420,7 +420,7 @@ def evaluate_imported(
 ) -> list[int]:
     """Evaluate the rules for the dates an import changed, recording alerts without pushing
     (``mode="import"``: an import never pushes). Returns the new alerts' ids."""
-    from .sync import evaluate_pending
+    from ..sync import evaluate_pending
 
     return evaluate_pending(db, cfg, now, mode="import", extra_dates=summary.changed_dates)
 

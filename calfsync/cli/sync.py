@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import click
 
-from .cli import Context
+from . import Context
 
 
 @click.command("sync")
@@ -18,8 +18,8 @@ def sync_cmd(obj: Context, no_push: bool) -> None:
     Exit 0 when the cycle ran (pushes that failed stay queued for the next one), 1 when a source
     or the rules failed.
     """
-    from .config import default_inbox
-    from .sync import run_cycle
+    from ..config import default_inbox
+    from ..sync import run_cycle
 
     cfg = obj.config
     if default_inbox() in cfg.inboxes:  # with no [fit] inbox configured, make the default one

@@ -35,7 +35,7 @@ BASE_TYPE_SIZES = {
 
 def crc16(data: bytes | bytearray) -> int:
     """The FIT CRC-16 over ``data``."""
-    from ..fitwriter import fit_crc
+    from ...fitwriter import fit_crc
 
     return fit_crc(bytes(data))
 

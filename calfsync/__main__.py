@@ -1,0 +1,5 @@
+"""``python -m calfsync``: the command line."""
+
+from .cli import main
+
+main()

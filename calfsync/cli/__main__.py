@@ -1,0 +1,5 @@
+"""``python -m calfsync.cli``: the command line."""
+
+from . import main
+
+main()
