@@ -19,8 +19,9 @@ Figures per runner, pooled (sums over sums) and the median over runners:
   alone, never from calfsync's own flags:
   ``w1_rebound`` W1 whose week D7(t) is not above every one of D7(t-14), D7(t-21), D7(t-28) and
   D7(t-35); ``early`` any alert but RET1 in the first 28 days of the history; ``suspect`` an
-  alert on a suspect run (RULES.md "Plausible") or a window alert (W1, H1, A1) whose window
-  holds one; ``tiny`` S1 or RET1 on a run under 1 km; ``any`` their union.
+  alert on a suspect run (RULES.md "Plausible"; an indoor run's climb is unknown, so it is not
+  judged) or a window alert (W1, H1, A1) whose window holds one; ``tiny`` S1 or RET1 on a run
+  under 1 km; ``any`` their union.
 
 "Now" for the future-date check is the start of the CSV's last row, or the wall clock when that
 is earlier (a file dated 2099 as the last row does not move "now" with it).
@@ -165,7 +166,8 @@ def suspect_reason(row: Row, now: datetime) -> str | None:
         return "no moving time"
     if km >= 3 and row.distance_m / moving > 6.0:
         return "faster than 6 m/s"
-    if (row.elevation_gain_m or 0.0) > 600 * km:
+    indoor = RUN_TYPES.get(row.type) in INDOOR  # indoor climb is unknown (RULES.md), not judged
+    if not indoor and (row.elevation_gain_m or 0.0) > 600 * km:
         return "more than 600 m climb per km"
     if row.start > now + timedelta(days=1):
         return "in the future"
@@ -485,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, pooled, args.md))
     print()
     print(summary(pooled))
-    print(f"({elapsed:.1f} s)")
+    print(f"({elapsed:.1f} s, calfsync from {CODE_ROOT})")
     if args.json_out:
         payload = {"data": str(args.data), "runners": results, "pooled": pooled}
         args.json_out.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
