@@ -11,7 +11,9 @@ import pytest
 from calfsync.errors import CalfsyncError
 from calfsync.model import Activity
 from calfsync.store.activities import save_activities
-from calfsync.store.db import MIGRATIONS, open_db, rows, schema_version
+from calfsync.store.db import open_db
+from calfsync.store.migrations import MIGRATIONS, schema_version
+from calfsync.store.views import VIEWS
 
 
 def act(
@@ -54,7 +56,7 @@ def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path: Path):
     db.close()
     db = open_db(tmp_path / "x.db")
     assert db["activities"].count == 1
-    applied = rows(db, "SELECT name FROM _sqlite_migrations")
+    applied = list(db.query("SELECT name FROM _sqlite_migrations"))
     assert len(applied) == len({r["name"] for r in applied}) == schema_version(db)
 
 
@@ -72,12 +74,12 @@ def test_weekly_load_counts_runs_only_by_local_monday(tmp_path: Path):
             act("r4", datetime(2026, 3, 16, 7, 30, tzinfo=UTC), 5, offset_s=-8 * 3600),
         ],
     )
-    weeks = rows(db, "SELECT * FROM weekly_load ORDER BY week_start")
+    weeks = list(db.query("SELECT * FROM weekly_load ORDER BY week_start"))
     assert [w["week_start"] for w in weeks] == ["2026-03-02", "2026-03-09"]
     assert weeks[0]["runs"] == 2 and weeks[0]["distance_m"] == 22_000
     assert weeks[0]["ascent_m"] == 50  # unknown treadmill climb is not counted as zero climb
     assert weeks[1]["runs"] == 2 and weeks[1]["distance_m"] == 13_000
-    daily = rows(db, "SELECT * FROM daily_load WHERE local_date = '2026-03-15'")
+    daily = list(db.query("SELECT * FROM daily_load WHERE local_date = '2026-03-15'"))
     assert daily[0]["distance_m"] == 5_000
 
 
@@ -103,3 +105,14 @@ def test_a_reader_holding_a_transaction_does_not_block_writes(tmp_path: Path):
     save_activities(db, [act("a", datetime(2026, 3, 2, 8, tzinfo=UTC), 10)])
     reader.rollback()
     assert reader.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 1
+
+
+def test_a_changed_view_is_replaced_and_an_unchanged_one_kept(tmp_path: Path):
+    db = open_db(tmp_path / "x.db")
+    db.execute("DROP VIEW weekly_load")
+    db.execute("CREATE VIEW weekly_load AS SELECT 1 AS week_start")
+    before = db["runs"].schema
+    db.close()
+    db = open_db(tmp_path / "x.db")
+    assert db["weekly_load"].schema.endswith(VIEWS["weekly_load"].strip())
+    assert db["runs"].schema == before

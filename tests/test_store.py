@@ -9,7 +9,7 @@ import pytest
 
 from calfsync.model import Activity
 from calfsync.store.activities import save_activities, take_dirty
-from calfsync.store.db import open_db, rows
+from calfsync.store.db import open_db
 
 T0 = datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
 
@@ -54,7 +54,7 @@ def db(tmp_path: Path):
 
 
 def all_rows(db):
-    return rows(db, "SELECT * FROM activities ORDER BY id")
+    return list(db.query("SELECT * FROM activities ORDER BY id"))
 
 
 def test_insert_and_reinsert_is_idempotent(db):

@@ -1,0 +1,234 @@
+"""The schema's forward migrations: one ordered list, applied in that order, never edited.
+
+The schema is a public interface (runners query the file directly): columns are only ever added,
+never renamed. sqlite-utils' :class:`~sqlite_utils.migrations.Migrations` records each applied
+migration's name in ``_sqlite_migrations`` in the same transaction as the migration, and
+``PRAGMA user_version`` mirrors their count. Every database written since 0.1.0 records these
+names, so a name never changes: a renamed migration would run again. The two ``0002_`` names
+are history (two branches each took 0002); their order is the order of :data:`ORDER`. A new
+migration goes at the end of :data:`ORDER` with the next number (``0005_…``).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE activities (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            local_date TEXT NOT NULL,
+            utc_offset_s INTEGER NOT NULL,
+            sport TEXT NOT NULL,
+            sub_sport TEXT,
+            distance_m REAL NOT NULL DEFAULT 0,
+            moving_time_s REAL,
+            elapsed_time_s REAL,
+            ascent_m REAL,
+            descent_m REAL,
+            avg_heart_rate_bpm REAL,
+            max_heart_rate_bpm REAL,
+            interval_time_s REAL,
+            hr_histogram TEXT,
+            laps TEXT,
+            workout_type INTEGER,
+            gear_id TEXT,
+            name TEXT,
+            device TEXT,
+            altitude_source TEXT,
+            indoor INTEGER NOT NULL DEFAULT 0,
+            salvaged INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            strava_id INTEGER UNIQUE,
+            external_id TEXT,
+            fit_raw TEXT,
+            strava_raw TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_activities_start ON activities(start_time)")
+    db.execute("CREATE INDEX idx_activities_local_date ON activities(local_date)")
+    db.execute(
+        """
+        CREATE TABLE fit_files (
+            sha256 TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            size_bytes INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('imported', 'skipped', 'failed')),
+            reason TEXT,
+            activity_id TEXT,
+            activity_ids TEXT,
+            salvaged INTEGER NOT NULL DEFAULT 0,
+            imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Which paths were already looked at, so a scan parses only new or changed files.
+    db.execute(
+        """
+        CREATE TABLE seen_paths (
+            path TEXT PRIMARY KEY,
+            size_bytes INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sha256 TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE gear (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            brand TEXT,
+            model TEXT,
+            distance_m REAL,
+            drop_mm REAL,
+            minimalist INTEGER NOT NULL DEFAULT 0,
+            retired INTEGER NOT NULL DEFAULT 0,
+            retire_at_m REAL,
+            from_date TEXT,
+            source TEXT NOT NULL DEFAULT 'manual',
+            raw TEXT,
+            fetched_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            episode_key TEXT NOT NULL UNIQUE,
+            local_date TEXT NOT NULL,
+            activity_id TEXT,
+            severity TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            "values" TEXT NOT NULL,
+            pushed TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE soreness (
+            id INTEGER PRIMARY KEY,
+            local_date TEXT NOT NULL,
+            level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 10),
+            note TEXT,
+            source TEXT NOT NULL DEFAULT 'cli',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Small key/value store for cursors, last-cycle times and source state.
+    db.execute(
+        """
+        CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+
+
+def _dirty_dates(db: sqlite_utils.Database) -> None:
+    # Local dates whose load changed and whose rules are not evaluated yet (store/activities.py).
+    db.execute("CREATE TABLE dirty_dates (local_date TEXT PRIMARY KEY)")
+
+
+def _notify_outbox(db: sqlite_utils.Database) -> None:
+    # One row per (alert, channel); see calfsync/notify/outbox.py and docs/schema.md.
+    db.execute(
+        """
+        CREATE TABLE notify_outbox (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            channel_type TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_until TEXT,
+            push_key TEXT,
+            push_day TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            provider_id TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_notify_outbox_due ON notify_outbox(state, next_attempt_at)")
+    db.execute("CREATE INDEX idx_notify_outbox_alert ON notify_outbox(alert_id)")
+    db.execute("CREATE INDEX idx_notify_outbox_push ON notify_outbox(channel, push_day)")
+
+
+def _gear_assignments(db: sqlite_utils.Database) -> None:
+    # Shoes a runner gave one run (`calfsync shoes assign`); they win over any source's shoe.
+    db.execute(
+        """
+        CREATE TABLE gear_assignments (
+            activity_id TEXT PRIMARY KEY,
+            gear_id TEXT NOT NULL,
+            assigned_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        )
+        """
+    )
+    # Where activities.gear_id came from: NULL = the source (Strava), 'date' = the shoe in use
+    # from its `shoes add --from` date, 'manual' = `shoes assign`.
+    db.execute("ALTER TABLE activities ADD COLUMN gear_source TEXT")
+    db.execute("CREATE INDEX idx_alerts_rule_date ON alerts(rule, local_date)")
+
+
+def _strava_listing(db: sqlite_utils.Database) -> None:
+    # The Strava listing pass that last saw this activity: a pass that completes without seeing
+    # an activity in its time window has Strava asked whether it was deleted.
+    db.execute("ALTER TABLE activities ADD COLUMN strava_listed_at TEXT")
+
+
+# (recorded name, migration) in the order they run: the only place that orders them.
+ORDER = (
+    ("0001_initial", _initial),
+    ("0002_store_dirty_dates", _dirty_dates),
+    ("0002_notify_outbox", _notify_outbox),
+    ("0003_rules_gear_assignments", _gear_assignments),
+    ("0004_strava_listing", _strava_listing),
+)
+MIGRATIONS = Migrations("calfsync")
+for _name, _migration in ORDER:
+    MIGRATIONS(name=_name)(_migration)  # refuses a name used twice
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations in :data:`ORDER` (forward only) and record the schema version."""
+    if MIGRATIONS.pending(db):
+        MIGRATIONS.apply(db)
+    version = len(MIGRATIONS.applied(db))
+    if schema_version(db) != version:
+        db.execute(f"PRAGMA user_version = {version}")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """``PRAGMA user_version``: how many migrations the file has had."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def unknown_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Migrations recorded in the file that this calfsync does not know (a newer calfsync
+    wrote it). Read only."""
+    known = {name for name, _migration in ORDER}
+    return [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
