@@ -4,8 +4,9 @@ With ``[notify] reply_topic`` set, each ntfy push carries two buttons, "Calf sor
 "Calf fine", that publish ``sore`` / ``fine`` to that topic on the same ntfy server
 (:mod:`calfsync.notify.ntfy`). :func:`poll` reads the topic with ntfy's polling API
 (``GET /<topic>/json?poll=1&since=<cursor>``), records each answer in the ``soreness`` table
-(``source = 'ntfy'``) and keeps the id of the last message read in the ``state`` table, in the
-same transaction, so no answer is recorded twice or lost.
+(``source = 'ntfy'``, dated the local day it was sent, which is marked for re-evaluation) and
+keeps the id of the last message read in the ``state`` table, in the same transaction, so no
+answer is recorded twice or lost.
 
 Someone may also type an answer in the ntfy app: ``sore``, ``fine``, ``sore 6``, or a bare
 level ``0``–``10``. Anything else on the topic is skipped.
@@ -20,7 +21,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..secrets import redact
-from ..store.db import get_state, set_state, write_tx
+from ..store.db import write_tx
+from ..store.soreness import add_report, has_note
+from ..store.state import get_state, set_state
 from . import ChannelError, request
 from .ntfy import REPLY_FINE, REPLY_SORE, auth_headers, base_url
 
@@ -95,7 +98,7 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
     """
     from .outbox import resolve_channel
 
-    topic = cfg.section("notify").get("reply_topic")
+    topic = cfg.notify.reply_topic
     chan = reply_channel(cfg) if topic else None
     if not topic or chan is None:
         if topic:
@@ -116,16 +119,10 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
             note = f"ntfy:{msg.get('id')}"
             if level is None:
                 continue
-            exists = db.execute(
-                "SELECT 1 FROM soreness WHERE source = 'ntfy' AND note = ?", [note]
-            ).fetchone()
-            if exists:
+            if has_note(db, "ntfy", note):
                 continue
             when = datetime.fromtimestamp(int(msg.get("time") or now.timestamp()), UTC)
-            db.execute(
-                "INSERT INTO soreness (local_date, level, note, source) VALUES (?, ?, ?, 'ntfy')",
-                [when.astimezone(tz).date().isoformat(), level, note],
-            )
+            add_report(db, when.astimezone(tz).date().isoformat(), level, note, "ntfy")
             written += 1
         if messages:
             set_state(db, CURSOR_KEY, str(messages[-1]["id"]))

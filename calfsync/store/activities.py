@@ -1,4 +1,7 @@
-"""Storing normalized activities: upsert, dedupe and merge, in one transaction.
+"""The ``activities`` and ``dirty_dates`` tables: upsert, dedupe and merge, in one transaction.
+
+This module is their only writer (shoes through :func:`set_gear`, Strava's listing and deletions
+through :func:`mark_listed` and :func:`mark_gone_from_strava`).
 
 Storing never does I/O beyond the database; reading sources never writes rows. Every local date
 whose load changed is remembered in ``dirty_dates`` in the same transaction, so a cycle killed
@@ -8,14 +11,14 @@ between storing and evaluating picks the work up on the next run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
 
 from ..model import Activity, utc_iso
 from . import merge
-from .db import rows, write_tx
+from .db import write_tx
 
 
 @dataclass
@@ -82,26 +85,24 @@ def _same_row_updates(existing: dict[str, Any], act: Activity) -> dict[str, Any]
 
 
 def _lookup(db: sqlite_utils.Database, act: Activity) -> dict[str, Any] | None:
-    found = rows(db, "SELECT * FROM activities WHERE id = ?", [act.id])
-    if found:
-        return found[0]
-    if act.strava_id is not None:
-        found = rows(db, "SELECT * FROM activities WHERE strava_id = ?", [act.strava_id])
-        if found:
-            return found[0]
+    found = _first(db, "SELECT * FROM activities WHERE id = ?", [act.id])
+    if found is None and act.strava_id is not None:
+        found = _first(db, "SELECT * FROM activities WHERE strava_id = ?", [act.strava_id])
+    if found is not None:
+        return found
     window = timedelta(seconds=merge.CANDIDATE_WINDOW_S)
-    candidates = rows(
-        db,
-        "SELECT * FROM activities WHERE start_time BETWEEN ? AND ? AND deleted = 0",
-        [utc_iso(act.start_time - window), utc_iso(act.start_time + window)],
+    candidates = list(
+        db.query(
+            "SELECT * FROM activities WHERE start_time BETWEEN ? AND ? AND deleted = 0",
+            [utc_iso(act.start_time - window), utc_iso(act.start_time + window)],
+        )
     )
     if act.external_id:  # a Strava upload naming a device file (or the file of one)
         wide = timedelta(seconds=merge.EXTERNAL_ID_WINDOW_S)
         known = {r["id"] for r in candidates}
         candidates += [
             r
-            for r in rows(
-                db,
+            for r in db.query(
                 "SELECT * FROM activities WHERE start_time BETWEEN ? AND ? AND deleted = 0 "
                 "AND external_id IS NOT NULL",
                 [utc_iso(act.start_time - wide), utc_iso(act.start_time + wide)],
@@ -109,6 +110,59 @@ def _lookup(db: sqlite_utils.Database, act: Activity) -> dict[str, Any] | None:
             if r["id"] not in known and merge.names_same_file(r["external_id"], act.external_id)
         ]
     return merge.find_match(act, candidates)
+
+
+def _first(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """The first row of a query by a unique key, or None (the query is read to its end)."""
+    found = list(db.query(sql, params))
+    return found[0] if found else None
+
+
+def set_gear(
+    db: sqlite_utils.Database, activity_id: str, gear_id: str | None, gear_source: str | None
+) -> None:
+    """Put one run in a shoe; ``gear_source`` says why (NULL: the source, 'date', 'manual')."""
+    db.execute(
+        "UPDATE activities SET gear_id = ?, gear_source = ? WHERE id = ?",
+        [gear_id, gear_source, activity_id],
+    )
+
+
+def mark_listed(db: sqlite_utils.Database, pass_id: str, strava_ids: list[int]) -> None:
+    """Stamp the Strava listing pass that saw these activities (``strava_listed_at``)."""
+    db.conn.executemany(
+        "UPDATE activities SET strava_listed_at = ? WHERE strava_id = ?",
+        [(pass_id, strava_id) for strava_id in strava_ids],
+    )
+
+
+def mark_gone_from_strava(db: sqlite_utils.Database, strava_id: int, now: datetime) -> set[str]:
+    """An activity deleted on Strava. A Strava-only row is marked ``deleted`` and stops
+    counting; a row merged with a device file keeps counting (the file still says the run
+    happened) but loses its link to Strava. Returns the dirtied local dates (marked)."""
+    with write_tx(db):
+        row = _first(
+            db,
+            "SELECT id, local_date, fit_raw IS NOT NULL AS has_fit FROM activities "
+            "WHERE strava_id = ?",
+            [strava_id],
+        )
+        if row is None:
+            return set()
+        if row["has_fit"]:
+            db.execute(
+                "UPDATE activities SET strava_id = NULL, strava_raw = NULL, source = 'fit', "
+                "strava_listed_at = NULL, updated_at = ? WHERE id = ?",
+                [utc_iso(now), row["id"]],
+            )
+        else:
+            db.execute(
+                "UPDATE activities SET deleted = 1, updated_at = ? WHERE id = ?",
+                [utc_iso(now), row["id"]],
+            )
+        dates = {row["local_date"]}
+        mark_dirty(db, dates)
+    return dates
 
 
 def mark_dirty(db: sqlite_utils.Database, dates: set[str]) -> None:
@@ -126,7 +180,5 @@ def take_dirty(db: sqlite_utils.Database) -> set[str]:
     return dates
 
 
-def _now_utc() -> Any:
-    from datetime import UTC, datetime
-
+def _now_utc() -> datetime:
     return datetime.now(UTC)
