@@ -14,7 +14,7 @@ import sqlite_utils
 
 from calfsync.config import Config, validate
 from calfsync.fitwriter import LapSpec, SessionSpec, encode_activity
-from calfsync.store.db import open_db, rows
+from calfsync.store.db import open_db
 
 __all__ = ["LapSpec", "SessionSpec", "encode_activity"]
 
@@ -79,13 +79,13 @@ def gz(data: bytes) -> bytes:
 def fit_files(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     """The fit_files rows keyed by the last part of their path label."""
     out = {}
-    for row in rows(db, "SELECT * FROM fit_files"):
+    for row in list(db.query("SELECT * FROM fit_files")):
         out[row["path"].rsplit("/", 1)[-1]] = row
     return out
 
 
 def activities(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    return rows(db, "SELECT * FROM activities ORDER BY start_time")
+    return list(db.query("SELECT * FROM activities ORDER BY start_time"))
 
 
 def table_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -22,7 +22,7 @@ from reliability_support import (
     write_runs,
 )
 
-from calfsync.store.db import open_db, rows
+from calfsync.store.db import open_db
 from calfsync.sync import run_cycle
 
 # ------------------------------------------------------------------------------ a full disk
@@ -47,7 +47,7 @@ def test_a_full_database_fails_the_cycle_with_the_fix_and_the_next_run_completes
     assert 0 < partial["activities"] < 60
     # Nothing half-written: every stored file has its activity and no file was marked failed
     # for the disk's fault (a failed row would never be read again).
-    assert rows(db, "SELECT status, COUNT(*) n FROM fit_files GROUP BY status") == [
+    assert list(db.query("SELECT status, COUNT(*) n FROM fit_files GROUP BY status")) == [
         {"status": "imported", "n": partial["activities"]}
     ]
     assert partial["seen_paths"] <= partial["fit_files"]
@@ -57,7 +57,7 @@ def test_a_full_database_fails_the_cycle_with_the_fix_and_the_next_run_completes
     assert again.ok, again.errors
     final = counts(db)
     assert final["activities"] == final["fit_files"] == final["seen_paths"] == 60
-    assert rows(db, "SELECT COUNT(DISTINCT start_time) n FROM activities")[0]["n"] == 60
+    assert list(db.query("SELECT COUNT(DISTINCT start_time) n FROM activities"))[0]["n"] == 60
 
 
 def _mount_tmpfs(path: Path, size: str) -> bool:

@@ -15,7 +15,7 @@ from notify_support import NOW, add_alert, add_run, alert_and_enqueue, make_conf
 
 from calfsync.model import parse_utc
 from calfsync.notify import outbox
-from calfsync.store.db import open_db, rows, write_tx
+from calfsync.store.db import open_db, write_tx
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_enqueue_writes_a_row_per_alert_and_channel_and_is_idempotent(
         )
         alert_id = alert_and_enqueue(db, cfg, "S1", "S1:run-1")
         assert outbox.enqueue(db, cfg, [alert_id], NOW) == 0  # already there
-        keys = [r["dedupe_key"] for r in rows(db, "SELECT * FROM notify_outbox ORDER BY id")]
+        keys = [r["dedupe_key"] for r in list(db.query("SELECT * FROM notify_outbox ORDER BY id"))]
         assert keys == ["phone:S1:run-1", "hook:S1:run-1"]
         report = outbox.deliver_due(db, cfg, NOW)
         assert report.sent == 2 and report.pending == 0
@@ -176,7 +176,7 @@ def test_retry_after_is_honoured_and_force_ignores_backoff(db: Any, ntfy: FakeNt
     alert_and_enqueue(db, cfg, "S1", "S1:r1")
     ntfy.fail_next(429, headers={"Retry-After": "900"})
     assert outbox.deliver_due(db, cfg, NOW).retrying == 1
-    row = rows(db, "SELECT * FROM notify_outbox")[0]
+    row = list(db.query("SELECT * FROM notify_outbox"))[0]
     assert parse_utc(row["next_attempt_at"]) >= NOW + timedelta(seconds=900)
     assert row["last_status"] == 429 and "too many requests" in row["last_error"]
     assert outbox.deliver_due(db, cfg, NOW + timedelta(seconds=60)).sent == 0

@@ -13,7 +13,8 @@ from fakes.base import closed_port
 from calfsync.cli import main
 from calfsync.daemon import acquire_lock
 from calfsync.model import utc_iso
-from calfsync.store.db import open_db, set_state, write_tx
+from calfsync.store.db import open_db, write_tx
+from calfsync.store.state import set_state
 
 SECRET = "tk_status_must_never_show_this"
 

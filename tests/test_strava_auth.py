@@ -20,7 +20,8 @@ from strava_support import CLIENT_ID, CLIENT_SECRET, serve
 from calfsync.cli import cli
 from calfsync.errors import CalfsyncError
 from calfsync.sources.strava.auth import check_scope, parse_code
-from calfsync.store.db import get_state, open_db
+from calfsync.store.db import open_db
+from calfsync.store.state import get_state
 
 
 @pytest.fixture

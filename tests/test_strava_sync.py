@@ -15,7 +15,6 @@ from strava_support import (
 )
 
 from calfsync.ingest import strava as strava_sync
-from calfsync.store.db import rows
 
 
 def list_queries(server) -> list[dict[str, str]]:
@@ -73,10 +72,10 @@ def test_an_edit_inside_the_overlap_updates_the_row_and_dirties_its_date(fake, c
     fake.edit_activity(acts[-2]["id"], gear_id="g2", sport_type="TrailRun", name="Trails")
     report = strava_sync.run(db, cfg, now + timedelta(hours=1))
 
-    row = rows(db, "SELECT * FROM activities WHERE strava_id = ?", [acts[-2]["id"]])[0]
+    row = list(db.query("SELECT * FROM activities WHERE strava_id = ?", [acts[-2]["id"]]))[0]
     assert (row["gear_id"], row["sub_sport"], row["name"]) == ("g2", "trail", "Trails")
     assert report.changed_dates == {row["local_date"]}
-    assert rows(db, "SELECT name FROM gear WHERE id = 'g2'")[0]["name"] == "Endorphin"
+    assert list(db.query("SELECT name FROM gear WHERE id = 'g2'"))[0]["name"] == "Endorphin"
 
 
 def test_pages_resume_after_a_failure_and_order_does_not_matter(fake, cfg, db):

@@ -18,7 +18,7 @@ from strava_support import authorize, database, mark_athlete_checked, serve
 from calfsync.cli import cli
 from calfsync.config import validate
 from calfsync.fitwriter import SessionSpec, encode_activity
-from calfsync.store.db import open_db, rows
+from calfsync.store.db import open_db
 from calfsync.sync import evaluate_pending, run_cycle, scan_fit
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -67,14 +67,14 @@ def test_a_fresh_long_run_in_the_inbox_pushes_once_and_history_never(tmp_path, n
     base_history(tmp_path / "inbox")
     first = run_cycle(db, cfg, NOW)
     assert first.ok, first.errors
-    history_alerts = rows(db, "SELECT pushed FROM alerts")
+    history_alerts = list(db.query("SELECT pushed FROM alerts"))
     assert all(a["pushed"] in ("history",) for a in history_alerts)
     assert ntfy.messages == []
 
     write_run(tmp_path / "inbox", NOW - timedelta(hours=3), 16, "long")
     second = run_cycle(db, cfg, NOW)
     assert second.ok, second.errors
-    fresh = rows(db, "SELECT * FROM alerts WHERE pushed != 'history'")
+    fresh = list(db.query("SELECT * FROM alerts WHERE pushed != 'history'"))
     assert [a["rule"] for a in fresh] == ["S1"] and fresh[0]["pushed"] == "sent"
     assert len(ntfy.messages) == 1 and "S1" in ntfy.messages[0]["title"]
 
@@ -88,11 +88,11 @@ def test_a_killed_cycle_between_store_and_rules_is_picked_up_next_time(tmp_path)
     base_history(tmp_path / "inbox")
     write_run(tmp_path / "inbox", NOW - timedelta(hours=2), 16, "long")
     scan_fit(db, cfg, NOW)  # only the FIT step ran: the process died right after storing
-    assert rows(db, "SELECT COUNT(*) n FROM alerts")[0]["n"] == 0
+    assert list(db.query("SELECT COUNT(*) n FROM alerts"))[0]["n"] == 0
     db.close()
     db = open_db(cfg.db_path)  # a new process
     new_ids = evaluate_pending(db, cfg, NOW)
-    assert "S1" in {r["rule"] for r in rows(db, "SELECT rule FROM alerts")}
+    assert "S1" in {r["rule"] for r in list(db.query("SELECT rule FROM alerts"))}
     assert new_ids
     assert evaluate_pending(db, cfg, NOW) == []  # and only once
 
@@ -118,14 +118,14 @@ def test_an_invalid_strava_token_is_pushed_once_and_fit_goes_on(tmp_path, ntfy):
 
             report = run_cycle(db, cfg, NOW)
             assert report.strava.state == "needs_reauth"
-            assert rows(db, "SELECT COUNT(*) n FROM activities")[0]["n"] == 1  # FIT went on
-            notices = rows(db, "SELECT * FROM alerts WHERE rule = 'STRAVA'")
+            assert list(db.query("SELECT COUNT(*) n FROM activities"))[0]["n"] == 1  # FIT went on
+            notices = list(db.query("SELECT * FROM alerts WHERE rule = 'STRAVA'"))
             assert len(notices) == 1 and "calfsync auth strava" in notices[0]["body"]
             assert notices[0]["pushed"] == "sent"
             assert any("auth strava" in m["message"] for m in ntfy.messages)
 
             run_cycle(db, cfg, NOW + timedelta(hours=1))
-            assert len(rows(db, "SELECT * FROM alerts WHERE rule = 'STRAVA'")) == 1
+            assert len(list(db.query("SELECT * FROM alerts WHERE rule = 'STRAVA'"))) == 1
 
 
 def test_sync_command_exit_codes(tmp_path):

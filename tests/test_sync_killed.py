@@ -21,7 +21,7 @@ from reliability_support import (
 )
 
 from calfsync.fitwriter import SessionSpec, encode_activity
-from calfsync.store.db import open_db, rows
+from calfsync.store.db import open_db
 
 # ---------------------------------------------------------------- killed in the middle
 
@@ -74,11 +74,13 @@ def test_a_sync_killed_mid_import_recovers_without_duplicates_and_pushes_once(tm
             assert result.returncode == 0, result
         final = counts(db)
         assert final["activities"] == final["fit_files"] == SYNC_BATCH + 1
-        assert rows(db, "SELECT COUNT(DISTINCT start_time) n FROM activities")[0]["n"] == (
+        assert list(db.query("SELECT COUNT(DISTINCT start_time) n FROM activities"))[0]["n"] == (
             SYNC_BATCH + 1
         )
-        episodes = rows(db, "SELECT episode_key, COUNT(*) n FROM alerts GROUP BY 1 HAVING n > 1")
+        episodes = list(
+            db.query("SELECT episode_key, COUNT(*) n FROM alerts GROUP BY 1 HAVING n > 1")
+        )
         assert episodes == []
-        fresh = rows(db, "SELECT rule, pushed FROM alerts WHERE pushed NOT IN ('history')")
+        fresh = list(db.query("SELECT rule, pushed FROM alerts WHERE pushed NOT IN ('history')"))
         assert fresh and all(a["pushed"] == "sent" for a in fresh)
         assert len(ntfy.messages) == 1
