@@ -1,4 +1,4 @@
-"""``calfsync run``: the daemon that schedules sync steps with APScheduler 3.11.
+"""The daemon behind ``calfsync run``: it schedules sync steps with APScheduler 3.11.
 
 Jobs (all in one worker thread, so they never overlap; each coalesces missed runs into one):
 
@@ -32,8 +32,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-
-import click
 
 from .config import Config
 from .errors import CalfsyncError
@@ -610,29 +608,3 @@ class Daemon:
                 log.info("created the inbox folder %s", inbox)
             except OSError as exc:
                 log.warning("inbox %s does not exist and cannot be created: %s", inbox, exc)
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-@click.command("run")
-@click.pass_obj
-def run_cmd(obj: Any) -> None:
-    """Run the daemon: scan inboxes, poll Strava, deliver pushes, nightly rules.
-
-    Stops after the current step on SIGTERM or SIGINT (exit 0); SIGHUP reloads the
-    configuration. One daemon per database.
-    """
-    from .config import load_config
-
-    cfg = obj.config
-    setup_logging(cfg.section("daemon").get("log_level", "info"))
-    for warning in cfg.warnings:
-        log.warning("%s", warning)
-
-    def reload() -> Config:
-        new = load_config(obj.config_path, db_override=obj.db_path)
-        setup_logging(new.section("daemon").get("log_level", "info"))
-        return new
-
-    raise SystemExit(Daemon(cfg, reload).run())

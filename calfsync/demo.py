@@ -1,6 +1,6 @@
-"""``calfsync demo``: a realistic training history, run through the real pipeline.
+"""The demo's training history: what ``calfsync demo`` runs through the real pipeline.
 
-With no configuration at all it writes 14 weeks of runs as FIT files (our own encoder) into a
+With no configuration at all the demo writes 14 weeks of runs as FIT files (our own encoder) into a
 demo inbox, runs one sync cycle over them exactly as the daemon would (scan, store, evaluate,
 queue, push to the console), then shows the weekly load, the alerts and how to query the file.
 
@@ -17,9 +17,15 @@ import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import click
+import sqlite_utils
+
+from .config import Config, validate
+from .fitwriter import LapSpec, SessionSpec, encode_activity
+from .store.db import write_tx
+from .store.gear import add_shoe
 
 DEMO_WEEKS = 14  # about: twelve 7-day blocks and the last ten days
 PACE_S_PER_KM = 330.0
@@ -82,9 +88,7 @@ WARMUP_S, WARMUP_M = 900.0, 2500.0
 REPS, REP_S, REP_M, JOG_S, JOG_M = 6, 180.0, 750.0, 90.0, 200.0
 
 
-def _session(run: DemoRun, tz: ZoneInfo, rng: random.Random):  # noqa: ANN202 - fitwriter type
-    from .fitwriter import LapSpec, SessionSpec
-
+def _session(run: DemoRun, tz: ZoneInfo, rng: random.Random) -> SessionSpec:
     local_start = datetime.combine(run.day, time(7, rng.randint(0, 40)), tzinfo=tz)
     pace = PACE_S_PER_KM * (0.95 if run.kind == "intervals" else 1.0)
     duration = run.km * pace * (1.08 if run.kind == "hills" else 1.0)
@@ -121,8 +125,6 @@ def _session(run: DemoRun, tz: ZoneInfo, rng: random.Random):  # noqa: ANN202 - 
 
 def write_history(inbox: Path, today: date, tz: ZoneInfo) -> list[DemoRun]:
     """Write the demo history as FIT files into ``inbox``; return the plan it followed."""
-    from .fitwriter import encode_activity
-
     rng = random.Random(7)
     runs = plan(today)
     inbox.mkdir(parents=True, exist_ok=True)
@@ -135,9 +137,8 @@ def write_history(inbox: Path, today: date, tz: ZoneInfo) -> list[DemoRun]:
     return runs
 
 
-def _config(directory: Path):  # noqa: ANN202 - returns calfsync.config.Config
-    from .config import validate
-
+def demo_config(directory: Path) -> Config:
+    """A configuration of the demo's own: its database, inbox and a console 'phone'."""
     return validate(
         {
             "database": {"path": str(directory / "calfsync-demo.db")},
@@ -147,76 +148,31 @@ def _config(directory: Path):  # noqa: ANN202 - returns calfsync.config.Config
     )
 
 
-def _fresh(directory: Path) -> None:
+def clear(directory: Path) -> None:
     """Remove what an earlier demo left, and only that."""
     shutil.rmtree(directory / "inbox", ignore_errors=True)
     for suffix in ("", "-wal", "-shm"):
         (directory / f"calfsync-demo.db{suffix}").unlink(missing_ok=True)
 
 
-@click.command("demo")
-@click.option(
-    "--dir",
-    "directory",
-    default="calfsync-demo",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the demo writes its files.",
-)
-def demo_cmd(directory: Path) -> None:
-    """Generate a demo training history and show what calfsync does with it.
-
-    Needs no configuration: the demo uses its own folder, database and a console 'phone'.
-    """
-    from datetime import UTC
-
-    from .shoes import add_shoe
-    from .store.db import open_db, rows, write_tx
-    from .sync import run_cycle
-
-    directory = directory.resolve()
-    _fresh(directory)
-    cfg = _config(directory)
-    tz = cfg.timezone
-    now = datetime.now(UTC)
-    today = now.astimezone(tz).date()
-    click.echo(f"Writing {DEMO_WEEKS} weeks of runs as FIT files into {directory / 'inbox'} ...")
-    runs = write_history(directory / "inbox", today, tz)
-    db = open_db(cfg.db_path)
-    with write_tx(db):  # the runner's shoes, as `calfsync shoes add` records them
+def add_shoes(db: sqlite_utils.Database, runs: list[DemoRun], today: date) -> None:
+    """The runner's shoes, as `calfsync shoes add` records them: a daily trainer from the first
+    run on, and lower-drop racing flats for the last days."""
+    with write_tx(db):
         add_shoe(db, "Daily trainer", runs[0].day.isoformat(), drop_mm=10)
         new_from = (today - timedelta(days=NEW_SHOES_FROM_DAYS_AGO)).isoformat()
         add_shoe(db, "Racing flat", new_from, drop_mm=4)
-    click.echo("Running one sync cycle, as the daemon does every minute:\n")
-    report = run_cycle(db, cfg, now)
-    click.echo(f"Cycle: {report.summary()}\n")
 
-    click.echo("Weekly load (runs only, local weeks):")
-    click.echo(f"  {'week of':<10}  {'runs':>4}  {'km':>6}  {'climb m':>7}")
-    for week in rows(db, "SELECT * FROM weekly_load ORDER BY week_start"):
-        climb = "" if week["ascent_m"] is None else f"{week['ascent_m']:.0f}"
-        click.echo(
-            f"  {week['week_start']:<10}  {week['runs']:>4}  "
-            f"{week['distance_m'] / 1000:>6.1f}  {climb:>7}"
+
+def weekly_load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The ``weekly_load`` view, oldest week first."""
+    return list(db.query("SELECT * FROM weekly_load ORDER BY week_start"))
+
+
+def all_alerts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every stored alert in date order, with its push state."""
+    return list(
+        db.query(
+            "SELECT rule, local_date, severity, title, pushed FROM alerts ORDER BY local_date, id"
         )
-    alerts = rows(
-        db, "SELECT rule, local_date, severity, title, pushed FROM alerts ORDER BY local_date, id"
     )
-    click.echo(
-        f"\nAlerts over the whole history ({len(alerts)}; only runs of the last 72 hours "
-        "push, older ones are kept as history):"
-    )
-    for alert in alerts:
-        click.echo(
-            f"  {alert['local_date']}  {alert['rule']:<4} {alert['severity']:<8} "
-            f"[{alert['pushed']}] {alert['title']}"
-        )
-    click.echo(f"\n{len(runs)} runs imported into {cfg.db_path}")
-    click.echo("Query it yourself, for example:")
-    click.echo(
-        f'  sqlite3 -readonly "{cfg.db_path}" '
-        '"select week_start, runs, round(distance_m/1000,1) km from weekly_load"'
-    )
-    click.echo(f'  calfsync --db "{cfg.db_path}" replay')
-    if report.errors:
-        raise SystemExit(1)

@@ -1,10 +1,10 @@
-"""``calfsync doctor``: check everything calfsync depends on and print the fix for each problem.
+"""What ``calfsync doctor`` checks: everything calfsync depends on, and the fix for each problem.
 
 Checks, in order: the configuration; the database (present or creatable, writable, schema
 current); each inbox (a readable folder); each enabled push channel (ntfy: ``GET /v1/health``;
 the others: any HTTP answer from the service's base URL; console: nothing to reach); Strava
 (client credentials, token present, not needing re-authorization). Nothing is written and no
-push is sent. Exit 1 when any check fails.
+push is sent. Each check returns a :class:`Check`; the command prints them.
 """
 
 from __future__ import annotations
@@ -12,14 +12,21 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import click
+import httpx
+import sqlite_utils
 
 from .config import Config
+from .daemon import strava_configured
 from .errors import CalfsyncError
+from .model import parse_utc
+from .notify.outbox import resolve_channel
+from .secrets import redact, redact_url, resolve_secret
+from .store.migrations import MIGRATIONS
 
 DEFAULT_URLS = {
     "ntfy": "https://ntfy.sh",
@@ -55,8 +62,6 @@ def check_config(obj: Any) -> tuple[Config | None, Check]:
 
 def check_database(cfg: Config) -> Check:
     """Present (or creatable), writable by this user, schema current. Never writes."""
-    from .store.db import MIGRATIONS
-
     path = cfg.db_path
     folder = path.parent
     try:
@@ -93,8 +98,6 @@ def check_database(cfg: Config) -> Check:
             f"user ownership: chown -R calfsync:calfsync {folder}",
         )
     try:
-        import sqlite_utils
-
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
         try:
             db = sqlite_utils.Database(conn)
@@ -185,10 +188,6 @@ def _limited(iterator: Any, limit: int) -> Any:
 
 def check_channel(chan: dict[str, Any]) -> Check:
     """Reachability only: nothing is published."""
-    import httpx
-
-    from .secrets import redact, redact_url
-
     kind, name = chan["type"], f"push {chan['name']}"
     if not chan.get("enabled", True):
         return Check(name, "ok", f"{kind}: disabled")
@@ -202,8 +201,6 @@ def check_channel(chan: dict[str, Any]) -> Check:
             "send a test push with `calfsync notify test`",
         )
     try:
-        from .notify.outbox import resolve_channel
-
         resolve_channel(chan)
     except CalfsyncError as exc:
         return Check(name, "fail", redact(str(exc)), "fix the *_file path or its permissions")
@@ -239,8 +236,6 @@ def check_channel(chan: dict[str, Any]) -> Check:
 
 
 def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
@@ -255,16 +250,11 @@ def _json(response: Any) -> dict[str, Any]:
 
 def check_strava(cfg: Config, now: datetime) -> list[Check]:
     """Credentials in the config and the token state the Strava source keeps in ``state``."""
-    from .daemon import strava_configured
-    from .model import parse_utc
-    from .secrets import resolve_secret
-
-    strava = cfg.section("strava")
     if not strava_configured(cfg):
         return [Check("strava", "ok", "not configured (FIT files only)")]
     checks = []
     try:
-        secret = resolve_secret(strava, "client_secret", owner="strava")
+        secret = resolve_secret(cfg.strava.as_dict(), "client_secret", owner="strava")
     except CalfsyncError as exc:
         return [Check("strava", "fail", str(exc), "fix [strava] client_secret_file")]
     if not secret:
@@ -345,19 +335,3 @@ def run_checks(obj: Any, now: datetime) -> list[Check]:
     checks.extend(check_channel(c) for c in cfg.channels)
     checks.extend(check_strava(cfg, now))
     return checks
-
-
-@click.command("doctor")
-@click.pass_obj
-def doctor_cmd(obj: Any) -> None:
-    """Check configuration, database, inboxes, push channels and Strava; print the fixes."""
-    checks = run_checks(obj, datetime.now(UTC))
-    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
-    for check in checks:
-        click.echo(f"{marks[check.level]} {check.name}: {check.detail}")
-        if check.fix and check.level != "ok":
-            click.echo(f"     fix: {check.fix}")
-    failed = sum(c.level == "fail" for c in checks)
-    click.echo(f"{failed} problem(s)" if failed else "all checks passed")
-    if failed:
-        raise SystemExit(1)

@@ -1,4 +1,4 @@
-"""``calfsync status [--json]``: is calfsync working, and does it need the runner?
+"""What ``calfsync status`` reports: is calfsync working, and does it need the runner?
 
 Reads the database read-only (``?mode=ro``), so a runner's own account in the ``calfsync`` group
 can ask while the daemon writes. What it reads from the ``state`` table:
@@ -9,27 +9,26 @@ can ask while the daemon writes. What it reads from the ``state`` table:
 - ``strava.status`` (``ok`` | ``needs_reauth`` | ``inactive`` | ``rate_limited`` | ``error``),
   ``strava.message`` and ``strava.rate_limited_until`` when the Strava source keeps them.
 
-Exit 1 when the last successful scan, delivery or Strava poll is older than three intervals, or
-something needs the runner (a failing step, Strava needing re-authorization or a subscription,
-pushes that died recently). Secrets are never shown: nothing here reads them.
+The report is not ``ok`` (and ``status`` exits 1) when the last successful scan, delivery or
+Strava poll is older than three intervals, or something needs the runner (a failing step, Strava
+needing re-authorization or a subscription, pushes that died recently). Secrets are never shown:
+:func:`config_secrets` lists them so the command can scrub its output.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import click
-
 from .config import Config
+from .daemon import daemon_pid, strava_configured
 from .errors import CalfsyncError
 from .model import parse_utc
-from .secrets import redact
+from .secrets import SECRET_KEYS, redact
+from .sync import STEPS
 
-STEPS = ("fit", "strava", "evaluate", "deliver", "nightly")
 STALE_INTERVALS = 3
 DEAD_RECENT = timedelta(days=7)
 STRAVA_FIXES = {
@@ -82,7 +81,8 @@ def _state(conn: sqlite3.Connection) -> dict[str, str | None]:
         return {}
 
 
-def _time(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
+    """A stored UTC time, or None when it is absent or unreadable."""
     try:
         return parse_utc(value) if value else None
     except ValueError:
@@ -98,28 +98,24 @@ def _last_ok(state: dict[str, str | None], step: str) -> str | None:
 
 
 def _strava_waiting(state: dict[str, str | None], now: datetime) -> bool:
-    until = _time(state.get("strava.rate_limited_until") or state.get("strava.next_try"))
+    until = parse_time(state.get("strava.rate_limited_until") or state.get("strava.next_try"))
     return until is not None and until > now
 
 
 def step_intervals(cfg: Config) -> dict[str, float]:
     """Seconds between two runs of each step that has a fixed interval."""
-    from .daemon import strava_configured
-
     out = {
-        "fit": float(cfg.section("daemon")["scan_seconds"]),
-        "deliver": float(cfg.section("daemon")["flush_seconds"]),
+        "fit": float(cfg.daemon.scan_seconds),
+        "deliver": float(cfg.daemon.flush_seconds),
         "nightly": 86400.0,
     }
     if strava_configured(cfg):
-        out["strava"] = cfg.section("strava")["poll_minutes"] * 60.0
+        out["strava"] = cfg.strava.poll_minutes * 60.0
     return out
 
 
 def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, Any]:
     """Everything ``status`` shows, as a JSON-ready dict with a ``problems`` list."""
-    from .daemon import daemon_pid, strava_configured
-
     state = _state(conn)
     intervals = step_intervals(cfg)
     problems: list[str] = []
@@ -138,7 +134,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
         if step == "strava" and _strava_waiting(state, now):
             continue  # paused on purpose (rate limit, back-off): not stale
         if step in ("fit", "deliver", "strava") and step in intervals:
-            last = _time(info["last_ok"])
+            last = parse_time(info["last_ok"])
             limit = timedelta(seconds=STALE_INTERVALS * intervals[step])
             if last is None:
                 problems.append(
@@ -148,7 +144,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
             elif now - last > limit:
                 problems.append(
                     f"{step}: last success {info['last_ok']} is older than {STALE_INTERVALS} "
-                    f"intervals ({_ago(limit)}): is the daemon running? "
+                    f"intervals ({ago(limit)}): is the daemon running? "
                     "(systemctl status calfsync; journalctl -u calfsync)"
                 )
     pid = daemon_pid(cfg.db_path)
@@ -220,8 +216,6 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
 def config_secrets(cfg: Config) -> list[str]:
     """Every secret value the configuration holds or points to (files that cannot be read,
     say from a runner's account, are skipped), so output can be scrubbed of them."""
-    from .secrets import SECRET_KEYS
-
     found: list[str] = []
 
     def walk(node: Any) -> None:
@@ -242,7 +236,7 @@ def config_secrets(cfg: Config) -> list[str]:
             for item in node:
                 walk(item)
 
-    walk(cfg.data)
+    walk(cfg.as_dict())
     return [s for s in found if s]
 
 
@@ -283,7 +277,8 @@ def _db_files(path: Path) -> list[Path]:
     return [p for p in files if p.exists()]
 
 
-def _ago(delta: timedelta) -> str:
+def ago(delta: timedelta) -> str:
+    """A duration as a person says it: 90 s, 12 min, 5 h, 3 days."""
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds} s"
@@ -294,69 +289,10 @@ def _ago(delta: timedelta) -> str:
     return f"{seconds // 86400} days"
 
 
-def _when(value: str | None, now: datetime) -> str:
-    moment = _time(value)
-    if moment is None:
-        return "never" if value is None else value
-    delta = now - moment
-    if delta >= timedelta(0):
-        return f"{value} ({_ago(delta)} ago)"
-    return f"{value} (in {_ago(-delta)})"
-
-
-def render(report: dict[str, Any], now: datetime) -> str:
-    """The human-readable form of :func:`collect`'s report."""
-    db, acts, fit, pushes = (report[k] for k in ("database", "activities", "fit_files", "pushes"))
-    daemon = report["daemon"]
-    lines = [
-        f"calfsync status at {report['now']}: {'OK' if report['ok'] else 'NEEDS ATTENTION'}",
-        f"database   {db['path']} ({db['size_bytes'] / 1e6:.1f} MB, schema {db['schema_version']})",
-        "daemon     " + (f"running (pid {daemon['pid']})" if daemon["running"] else "not running"),
-        f"activities {acts['count']} ({acts['runs']} runs), "
-        + (f"{acts['first_date']} .. {acts['last_date']}" if acts["first_date"] else "none yet"),
-        f"fit files  {fit['imported']} imported, {fit['failed']} failed, last import "
-        f"{fit['last_import'] or 'never'}",
-        f"alerts     {report['alerts']['count']} ({report['alerts']['last_7_days']} in 7 days)",
-        f"pushes     {pushes['pending']} pending, {pushes['sent']} sent, {pushes['dead']} dead",
-    ]
-    lines.append("steps")
-    for step, info in report["steps"].items():
-        if info["last_run"] is None and info["last_ok"] is None and info["interval_s"] is None:
-            continue
-        line = f"  {step:<9}last ok {_when(info['last_ok'], now)}"
-        if info["next"]:
-            line += f"; next {_when(info['next'], now)}"
-        lines.append(line)
-    if report["strava"]:
-        strava = report["strava"]
-        text = strava["status"]
-        if strava.get("rate_limited_until"):
-            text += f" until {strava['rate_limited_until']}"
-        message = strava.get("message")
-        if message:  # messages often start with the state already ("inactive: ...")
-            text = message if message.startswith(f"{text}:") else f"{text}: {message}"
-        lines.append(f"strava     {text}")
-    for problem in report["problems"]:
-        lines.append(f"problem    {problem}")
-    return "\n".join(lines)
-
-
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
-@click.pass_obj
-def status_cmd(obj: Any, as_json: bool) -> None:
-    """Show the last and next run of each step, counts, pushes and problems.
-
-    Exit 1 when the last cycle is older than three intervals or something needs you.
-    """
-    cfg = obj.config
-    now = datetime.now(UTC).replace(microsecond=0)
+def read_report(cfg: Config, now: datetime) -> dict[str, Any]:
+    """Open the database read-only, :func:`collect` the report and close it again."""
     conn = open_readonly(cfg.db_path)
     try:
-        report = collect(conn, cfg, now)
+        return collect(conn, cfg, now)
     finally:
         conn.close()
-    text = json.dumps(report, indent=2) if as_json else render(report, now)
-    click.echo(redact(text, config_secrets(cfg)))
-    if not report["ok"]:
-        raise SystemExit(1)

@@ -4,22 +4,26 @@ alerts`` (the stored alerts, newest first)."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 import click
+import sqlite_utils
 
-from ..store.db import rows
-from . import Context
+from ..rules.engine import replay, rule_params
+from ..store.history import load_history
+from . import Context, iso_date
 
 
 def _since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError as exc:
-        raise click.BadParameter(f"'{value}' is not a date like 2026-03-01") from exc
+    return None if value is None else iso_date(value)
+
+
+def new_alerts(db: sqlite_utils.Database, ids: list[int]) -> list[dict[str, Any]]:
+    """The alerts a command just recorded (``ids``): title, body and push state."""
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    return list(db.query(f"SELECT id, title, body, pushed FROM alerts WHERE id IN ({marks})", ids))
 
 
 def _line(a: dict[str, Any]) -> str:
@@ -34,11 +38,12 @@ def _line(a: dict[str, Any]) -> str:
 @click.option("--verbose", "-v", is_flag=True, help="Print each alert's full message too.")
 @click.pass_obj
 def replay_cmd(obj: Context, since: str | None, as_json: bool, verbose: bool) -> None:
-    """Run the rules over the whole history day by day and print every alert that would have
-    fired. Writes nothing, pushes nothing: use it to tune thresholds."""
-    from ..rules.engine import replay
+    """Show the alerts the rules would have fired over the whole history.
 
-    found = replay(obj.db, obj.config, _since(since))
+    Runs the rules day by day. Writes nothing, pushes nothing: use it to tune thresholds.
+    """
+    history = load_history(obj.db, obj.config)
+    found = replay(history, rule_params(obj.config), _since(since))
     for a in found:
         if as_json:
             click.echo(json.dumps(a, sort_keys=True, ensure_ascii=False))
@@ -59,7 +64,7 @@ def replay_cmd(obj: Context, since: str | None, as_json: bool, verbose: bool) ->
 def alerts_cmd(
     obj: Context, since: str | None, as_json: bool, limit: int | None, verbose: bool
 ) -> None:
-    """The stored alerts, newest first."""
+    """List the stored alerts, newest first."""
     sql = (
         'SELECT id, rule, episode_key, local_date, activity_id, severity, title, body, "values", '
         "pushed, created_at FROM alerts"
@@ -72,7 +77,7 @@ def alerts_cmd(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    found = rows(obj.db, sql, params)
+    found = list(obj.db.query(sql, params))
     for a in found:
         a["values"] = json.loads(a["values"])
         if as_json:

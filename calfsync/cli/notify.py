@@ -42,9 +42,7 @@ def test_cmd(ctx: Any, channel_name: str | None) -> None:
             tags=["white_check_mark"],
             dedupe_key=f"test-{now.strftime('%Y%m%dT%H%M%S')}",
             created_at=now,
-            reply_topic=cfg.section("notify").get("reply_topic")
-            if chan["type"] == "ntfy"
-            else None,
+            reply_topic=cfg.notify.reply_topic if chan["type"] == "ntfy" else None,
         )
         client = _client(chan)
         try:

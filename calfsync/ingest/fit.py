@@ -19,18 +19,15 @@ import json
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import click
 import sqlite_utils
 
 from ..config import Config
@@ -43,7 +40,8 @@ log = logging.getLogger(__name__)
 
 BATCH_FILES = 32  # results written per transaction
 INFLIGHT_PER_WORKER = 2  # files handed to each worker ahead of time
-MAX_LISTED_PROBLEMS = 20
+# Wraps the files found in an iterable over them: the ``import`` command draws a progress bar.
+Progress = Callable[[list[Path]], Iterable[Path]]
 
 
 @dataclass
@@ -309,29 +307,20 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _progress_wanted(progress: bool) -> bool:
-    return progress and sys.stderr.isatty()
-
-
 def _run(
     db: sqlite_utils.Database,
     cfg: Config,
     files: list[Path],
     *,
-    progress: bool,
+    progress: Progress | None,
     now: datetime | None,
     auto_workers: int,
 ) -> ImportSummary:
     started = time.monotonic()
     importer = _Importer(db, cfg, now, auto_workers)
     try:
-        if _progress_wanted(progress) and files:
-            with click.progressbar(files, label="Importing", file=sys.stderr, show_pos=True) as bar:
-                for path in bar:
-                    importer.add_file(path)
-        else:
-            for path in files:
-                importer.add_file(path)
+        for path in progress(files) if progress else files:
+            importer.add_file(path)
     finally:
         summary = importer.finish()
     summary.seconds = time.monotonic() - started
@@ -343,14 +332,15 @@ def import_paths(
     cfg: Config,
     paths: Iterable[str | Path],
     *,
-    progress: bool = False,
+    progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ImportSummary:
     """Import files and folders (recursive): ``.fit``, ``.fit.gz`` and ``.zip`` at any depth.
 
     Every file is read; contents already in ``fit_files`` count as duplicates. Files are parsed
     on every core unless ``[fit] workers`` says otherwise. Raises FileNotFoundError for a path
-    that does not exist. Never pushes.
+    that does not exist. ``progress``, when given, is handed the files found and yields them
+    back as they are imported. Never pushes.
     """
     paths = list(paths)
     files = list(find_input_files(paths))
@@ -391,7 +381,7 @@ def scan_inboxes(
                 continue
             if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
-    summary = _run(db, cfg, files, progress=False, now=now, auto_workers=1)
+    summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     if unreadable:  # the readable files are stored; the runner must fix the rest
         listed = "; ".join(f"{folder}: {reason}" for folder, reason in unreadable[:5])
         raise CalfsyncError(
@@ -423,31 +413,3 @@ def evaluate_imported(
     from ..sync import evaluate_pending
 
     return evaluate_pending(db, cfg, now, mode="import", extra_dates=summary.changed_dates)
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-
-
-@click.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.pass_obj
-def import_cmd(obj: Any, paths: tuple[Path, ...]) -> None:
-    """Import FIT files, folders, .fit.gz and .zip exports (never pushes).
-
-    Every file is recorded in fit_files as imported, skipped or failed with its reason; exit 0
-    when every file was handled, whatever its status.
-    """
-    db, cfg = obj.db, obj.config
-    now = datetime.now(UTC)
-    summary = import_paths(db, cfg, paths, progress=True, now=now)
-    for label, reason in summary.problems[:MAX_LISTED_PROBLEMS]:
-        click.echo(f"failed: {label}: {reason}", err=True)
-    if len(summary.problems) > MAX_LISTED_PROBLEMS:
-        more = len(summary.problems) - MAX_LISTED_PROBLEMS
-        click.echo(
-            f"... and {more} more (select path, reason from fit_files where status = 'failed')",
-            err=True,
-        )
-    alerts = evaluate_imported(db, cfg, summary, now)
-    click.echo(f"{summary.line()}; alerts recorded: {len(alerts)} (import never pushes)")
