@@ -20,11 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calfsync import engine  # noqa: E402
 from calfsync.config import validate  # noqa: E402
 from calfsync.model import Activity, parse_utc  # noqa: E402
+from calfsync.rules import engine  # noqa: E402
 from calfsync.store.activities import save_activities  # noqa: E402
 from calfsync.store.db import open_db, write_tx  # noqa: E402
+from calfsync.store.history import load_history  # noqa: E402
+from calfsync.sync import evaluate_dates  # noqa: E402
 
 START = datetime(2016, 1, 4, 6, 0, tzinfo=UTC)
 CFG = validate({"athlete": {"timezone": "Europe/Paris", "max_heart_rate": 190}})
@@ -72,6 +74,11 @@ def build_db(folder: Path, years: int) -> object:
     return db
 
 
+def replay(db: object) -> list[dict]:
+    """What ``calfsync replay`` does: load the history from the database, judge it all."""
+    return engine.replay(load_history(db, CFG), engine.rule_params(CFG), None)
+
+
 def best_of(fn, repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):
@@ -90,14 +97,14 @@ def main() -> None:
             db = build_db(folder, years)
             dbs[years] = db
             runs = db.execute("SELECT COUNT(*) FROM activities").fetchone()[0]
-            alerts = len(engine.replay(db, CFG, None))
-            secs = best_of(lambda db=db: engine.replay(db, CFG, None))
+            alerts = len(replay(db))
+            secs = best_of(lambda db=db: replay(db))
             print(
                 f"replay {years:>2} years: {runs:>5} runs, {alerts:>4} alerts, "
                 f"{secs * 1000:7.1f} ms  ({secs / runs * 1e6:.0f} µs per run)"
             )
         db = dbs[10]
-        first = engine.evaluate(
+        first = evaluate_dates(
             db,
             CFG,
             {r[0] for r in db.execute("SELECT DISTINCT local_date FROM activities")},
@@ -121,7 +128,7 @@ def main() -> None:
             )
             dates = save_activities(db, [new]).changed_dates
             t0 = time.perf_counter()
-            engine.evaluate(db, CFG, dates, new.start_time + timedelta(hours=1))
+            evaluate_dates(db, CFG, dates, new.start_time + timedelta(hours=1))
             samples.append(time.perf_counter() - t0)
         print(
             f"incremental evaluation after one new run (10 years): median "

@@ -19,46 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .rules import registry as rule_registry
 
-# Rule parameters and their defaults (shared/RULES.md). ``[rules.ID]`` may set any of these.
-RULE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "S1": {
-        "enabled": True,
-        "threshold": 0.10,
-        "min_increase_km": 1.0,
-        "lookback_days": 30,
-        "moderate": 0.30,
-        "large": 1.00,
-    },
-    "W1": {"enabled": True, "threshold": 0.20, "min_increase_km": 5.0, "rearm_below": 0.10},
-    "RET1": {"enabled": True, "gap_days": 14, "long_gap_days": 28},
-    "H1": {
-        "enabled": True,
-        "ratio": 1.3,
-        "min_increase_m": 200.0,
-        "min_climb_per_km": 10.0,
-        "low_base_m": 50.0,
-        "low_base_trigger_m": 300.0,
-        "min_known_fraction": 0.75,
-        "rearm_below": 1.0,
-    },
-    "H2": {"enabled": True, "ratio": 1.3, "min_climb_m": 150.0, "lookback_days": 30},
-    "G1": {"enabled": True, "max_prior_km": 20.0},
-    "G2": {"enabled": True, "min_drop_decrease_mm": 4.0, "lookback_days": 60},
-    "I1": {
-        "enabled": True,
-        "quiet_days": 21,
-        "ratio": 1.3,
-        "lookback_days": 30,
-        "hr_fraction": 0.90,
-        "min_hard_minutes": 10.0,
-        "min_history_days": 21,
-    },
-    "P1": {"enabled": True, "days": 7},
-    "SW1": {"enabled": True, "retire_km": 800.0},
-    "A1": {"enabled": False, "threshold": 1.8, "rearm_below": 1.5},
-    "WU": {"enabled": False, "warmup_minutes": 5.0, "hard_pace_fraction": 0.95},
-}
+# Rule parameters and their defaults, as each rule declares them beside its check
+# (calfsync/rules/registry.py collects them). ``[rules.ID]`` may set any of these.
+RULE_DEFAULTS: dict[str, dict[str, Any]] = rule_registry.defaults()
 RULE_COMMON = {"enabled": bool, "cooldown_days": int}
 
 CHANNEL_KEYS: dict[str, set[str]] = {

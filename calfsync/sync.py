@@ -9,6 +9,7 @@ are written in one transaction, and alerts and their pushes in another.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -20,6 +21,10 @@ import sqlite_utils
 
 from .config import Config
 from .model import utc_iso
+from .notify import outbox
+from .rules import engine
+from .rules.history import day_of
+from .store import alerts as alert_store
 from .store.activities import take_dirty
 from .store.db import (
     database_error,
@@ -29,6 +34,8 @@ from .store.db import (
     set_state,
     write_tx,
 )
+from .store.gear import assign_gear_by_date
+from .store.history import load_history
 
 log = logging.getLogger(__name__)
 
@@ -125,28 +132,49 @@ def queue_notice(
 ) -> int:
     """Record a notice about calfsync itself (not a training rule) as an alert and queue its
     push in the same transaction. One per source, text and local day."""
-    from .notify import outbox
-
     today = now.astimezone(cfg.timezone).date().isoformat()
     with write_tx(db):
-        cursor = db.execute(
-            """INSERT OR IGNORE INTO alerts
-               (rule, episode_key, local_date, activity_id, severity, title, body, "values",
-                pushed)
-               VALUES (?, ?, ?, NULL, 'warning', ?, ?, '{}', 'pending')""",
-            [source, f"{source}:{today}:{hash_text(body)}", today, title, body],
-        )
-        if not cursor.rowcount:
-            return 0
-        alert_id = int(cursor.lastrowid)
-        outbox.enqueue(db, cfg, [alert_id], now)
+        key = f"{source}:{today}:{hash_text(body)}"
+        alert_id = alert_store.insert_notice(db, source, key, today, title, body)
+        if alert_id:
+            outbox.enqueue(db, cfg, [alert_id], now)
         return alert_id
 
 
 def hash_text(text: str) -> str:
-    import hashlib
-
+    """A short stable digest of ``text`` (12 hex digits), for episode keys."""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def evaluate_dates(
+    db: sqlite_utils.Database, cfg: Config, dates: set[str], now: datetime, mode: str = "push"
+) -> list[int]:
+    """Re-judge every day that data changed on ``dates`` can affect; store the new alerts.
+
+    Rules look back only, so the affected days are the earliest changed date and every later
+    day with a run or a soreness report. Shoes from ``shoes add --from`` are first given to the
+    changed dates' runs. ``mode`` sets the new alerts' ``pushed`` state (see
+    :func:`calfsync.store.alerts.push_state`); nothing is queued here. Returns the ids of the
+    new alerts, in order.
+    """
+    if mode not in alert_store.MODES:
+        raise ValueError(f"unknown evaluation mode {mode!r}")
+    if not dates:
+        return []
+    with write_tx(db):
+        dates = set(dates) | assign_gear_by_date(db, dates)
+        history = load_history(db, cfg)
+        start = min(day_of(d) for d in dates)
+        findings = engine.judge(
+            history,
+            engine.rule_params(cfg),
+            engine.days_from(history, start),
+            alert_store.load_ledger(db),
+        )
+        return [
+            alert_store.insert_alert(db, f, alert_store.push_state(f, mode, now, cfg))
+            for f in findings
+        ]
 
 
 def evaluate_pending(
@@ -161,17 +189,14 @@ def evaluate_pending(
 
     ``mode`` "push" queues pushes for fresh runs; "import" records alerts without pushing.
     """
-    from .rules import engine
 
     def work() -> list[int]:
         with write_tx(db):
             dates = take_dirty(db) | (extra_dates or set())
             if not dates:
                 return []
-            alert_ids = engine.evaluate(db, cfg, dates, now, mode=mode)
+            alert_ids = evaluate_dates(db, cfg, dates, now, mode=mode)
             if mode == "push" and alert_ids:
-                from .notify import outbox
-
                 outbox.enqueue(db, cfg, alert_ids, now)
             return alert_ids
 

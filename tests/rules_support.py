@@ -15,8 +15,9 @@ from typing import Any
 from calfsync.config import Config, validate
 from calfsync.model import Activity
 from calfsync.rules import Finding
-from calfsync.rules.engine import replay_findings, rule_params
+from calfsync.rules.engine import replay, replay_findings, rule_params
 from calfsync.rules.history import History, Run, Shoe
+from calfsync.store.history import load_history
 
 DAY0 = date(2025, 1, 6)  # a Monday
 
@@ -155,6 +156,11 @@ def only(rule: str, cfg: Config | None = None, **params: Any) -> Config:
     return make_cfg(rules)
 
 
+def replayed(db: Any, cfg: Config, since: str | None = None) -> list[dict[str, Any]]:
+    """What ``calfsync replay --json`` prints for the history stored in ``db``."""
+    return replay(load_history(db, cfg), rule_params(cfg), since)
+
+
 def open_tmp_db(tmp_path: Path) -> Any:
     from calfsync.store.db import open_db
 
@@ -170,9 +176,7 @@ def store(db: Any, acts: list[Activity]) -> set[str]:
 
 
 def alert_rows(db: Any) -> list[dict[str, Any]]:
-    from calfsync.store.db import rows
-
-    return rows(db, "SELECT * FROM alerts ORDER BY local_date, id")
+    return list(db.query("SELECT * FROM alerts ORDER BY local_date, id"))
 
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -32,7 +32,7 @@ def _alert(rule: str, severity: str, title: str = "", body: str = "body") -> dic
 
 def test_rank_is_the_rules_priority_with_unknown_rules_last() -> None:
     # the order itself is tested against RULES.md in test_rules_messages.py
-    from calfsync.rules.messages import priority
+    from calfsync.rules.registry import priority
 
     for rule, severity in [("P1", "normal"), ("S1", "large"), ("H2", "normal"), ("WU", None)]:
         assert policy.rank(rule, severity) == priority(rule, severity)

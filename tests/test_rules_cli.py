@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from rules_support import REPLAY_KEYS, alert_rows, day, open_tmp_db, run, store, weeks
 
 from calfsync.cli import cli
-from calfsync.store.db import rows
 
 
 def invoke(db_path: Path, *args: str) -> tuple[int, str]:
@@ -49,10 +48,10 @@ def test_replay_rejects_a_bad_date(tmp_path: Path) -> None:
 def test_alerts_newest_first(tmp_path: Path) -> None:
     from rules_support import NOW, make_cfg
 
-    from calfsync.rules import engine
+    from calfsync.sync import evaluate_dates
 
     db = open_tmp_db(tmp_path)
-    engine.evaluate(db, make_cfg(), store(db, [*weeks(6, 30), run(42, 16), run(60, 5)]), NOW)
+    evaluate_dates(db, make_cfg(), store(db, [*weeks(6, 30), run(42, 16), run(60, 5)]), NOW)
     db.close()
     path = tmp_path / "calfsync.db"
     code, out = invoke(path, "alerts", "--json")
@@ -81,18 +80,18 @@ def test_shoes_add_assigns_runs_by_date_and_fires_g1(tmp_path: Path) -> None:
 def test_new_runs_get_the_shoe_of_their_date(tmp_path: Path) -> None:
     from rules_support import NOW, make_cfg
 
-    from calfsync.rules import engine
+    from calfsync.sync import evaluate_dates
 
     path = seeded(tmp_path, weeks(2, 30))
     invoke(path, "shoes", "add", "Trainer", "--from", day(0))
     db = open_tmp_db(tmp_path)
-    engine.evaluate(db, make_cfg(), store(db, [run(20, 8)]), NOW, mode="import")
-    assert rows(
-        db, "SELECT gear_id, gear_source FROM activities WHERE local_date = ?", [day(20)]
+    evaluate_dates(db, make_cfg(), store(db, [run(20, 8)]), NOW, mode="import")
+    assert list(
+        db.query("SELECT gear_id, gear_source FROM activities WHERE local_date = ?", [day(20)])
     ) == [{"gear_id": "m1", "gear_source": "date"}]
     strava = run(22, 8, gear="g9", aid="strava:9")
     strava.source, strava.raw = "strava", {"gear_id": "g9"}
-    engine.evaluate(db, make_cfg(), store(db, [strava]), NOW, mode="import")
+    evaluate_dates(db, make_cfg(), store(db, [strava]), NOW, mode="import")
     invoke(path, "shoes", "add", "Racer", "--from", day(21))
     got = dict(
         db.execute("SELECT local_date, gear_id FROM activities WHERE local_date >= ?", [day(20)])

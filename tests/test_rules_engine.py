@@ -14,13 +14,14 @@ from rules_support import (
     fired,
     make_cfg,
     open_tmp_db,
+    replayed,
     run,
     store,
     weeks,
 )
 
-from calfsync.rules import engine
 from calfsync.rules.messages import MAX_BODY_CHARS
+from calfsync.sync import evaluate_dates
 
 CFG = make_cfg()
 
@@ -46,9 +47,9 @@ def test_evaluate_stores_alerts_once(tmp_path: Path) -> None:
     db = open_tmp_db(tmp_path)
     acts = varied_history()
     dates = store(db, acts)
-    ids = engine.evaluate(db, CFG, dates, NOW, mode="import")
+    ids = evaluate_dates(db, CFG, dates, NOW, mode="import")
     assert ids and len(ids) == len(set(ids))
-    assert engine.evaluate(db, CFG, dates, NOW, mode="import") == []
+    assert evaluate_dates(db, CFG, dates, NOW, mode="import") == []
     stored = alert_rows(db)
     assert {r["rule"] for r in stored} >= {"S1", "W1", "RET1", "H1", "H2", "I1"}
     assert all(r["pushed"] == "imported" for r in stored)
@@ -61,41 +62,41 @@ def test_evaluate_stores_alerts_once(tmp_path: Path) -> None:
 def test_incremental_equals_full_and_replay(tmp_path: Path) -> None:
     acts = varied_history()
     full = open_tmp_db(tmp_path / "full")
-    engine.evaluate(full, CFG, store(full, acts), NOW, mode="import")
+    evaluate_dates(full, CFG, store(full, acts), NOW, mode="import")
     inc = open_tmp_db(tmp_path / "inc")
     by_week: dict[int, list] = {}
     for a in acts:
         by_week.setdefault(a.start_time.toordinal() // 7, []).append(a)
     for week in sorted(by_week):
-        engine.evaluate(inc, CFG, store(inc, by_week[week]), NOW, mode="import")
+        evaluate_dates(inc, CFG, store(inc, by_week[week]), NOW, mode="import")
     assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
-    assert key_set(engine.replay(full, CFG, None)) == key_set(alert_rows(full))
+    assert key_set(replayed(full, CFG, None)) == key_set(alert_rows(full))
 
 
 def test_history_never_pushes(tmp_path: Path) -> None:
     db = open_tmp_db(tmp_path)
     acts = [*weeks(6, 30), run(42, 16)]
     now_fresh = acts[-1].start_time + timedelta(hours=71)
-    ids = engine.evaluate(db, CFG, store(db, acts), now_fresh, mode="push")
+    ids = evaluate_dates(db, CFG, store(db, acts), now_fresh, mode="push")
     states = {r["local_date"]: r["pushed"] for r in alert_rows(db) if r["id"] in ids}
     assert states[day(42)] == "pending"
     assert all(s == "history" for d, s in states.items() if d != day(42))
     late = open_tmp_db(tmp_path / "late")
-    ids = engine.evaluate(
+    ids = evaluate_dates(
         late, CFG, store(late, acts), acts[-1].start_time + timedelta(hours=73), mode="push"
     )
     assert ids and {r["pushed"] for r in alert_rows(late)} == {"history"}
     imp = open_tmp_db(tmp_path / "imp")
-    engine.evaluate(imp, CFG, store(imp, acts), now_fresh, mode="import")
+    evaluate_dates(imp, CFG, store(imp, acts), now_fresh, mode="import")
     assert {r["pushed"] for r in alert_rows(imp)} == {"imported"}
 
 
 def test_replay_writes_nothing(tmp_path: Path) -> None:
     db = open_tmp_db(tmp_path)
     store(db, varied_history())
-    found = engine.replay(db, CFG, None)
+    found = replayed(db, CFG, None)
     assert found and alert_rows(db) == []
-    later = engine.replay(db, CFG, day(100))
+    later = replayed(db, CFG, day(100))
     assert later == [a for a in found if a["local_date"] >= day(100)]
     for a in found:
         assert REPLAY_KEYS <= set(a)
@@ -138,8 +139,8 @@ def test_episode_key_never_alerts_twice_even_with_no_cooldown(tmp_path: Path) ->
     cfg = make_cfg({"S1": {"cooldown_days": 0}})
     db = open_tmp_db(tmp_path)
     acts = [*weeks(6, 28), run(42, 9.0)]
-    first = engine.evaluate(db, cfg, store(db, acts), NOW, mode="import")
-    again = engine.evaluate(db, cfg, {day(0)}, NOW, mode="import")
+    first = evaluate_dates(db, cfg, store(db, acts), NOW, mode="import")
+    again = evaluate_dates(db, cfg, {day(0)}, NOW, mode="import")
     assert first and again == []
 
 
@@ -164,7 +165,7 @@ def test_evaluate_rejects_an_unknown_mode(tmp_path: Path) -> None:
 
     db = open_tmp_db(tmp_path)
     with pytest.raises(ValueError):
-        engine.evaluate(db, CFG, {day(0)}, NOW, mode="loud")
+        evaluate_dates(db, CFG, {day(0)}, NOW, mode="loud")
 
 
 def test_runs_of_one_day_synced_apart_equal_a_full_evaluation(tmp_path: Path) -> None:
@@ -179,12 +180,12 @@ def test_runs_of_one_day_synced_apart_equal_a_full_evaluation(tmp_path: Path) ->
     late = run(27, 5.0, hour=19)  # W1 fired on the morning run: the evening adds to it
     for first, second in (([*base, *hill, morning], [evening]), (rising, [late])):
         inc = open_tmp_db(tmp_path / f"inc{len(first)}")
-        engine.evaluate(inc, CFG, store(inc, first), NOW, mode="import")
-        engine.evaluate(inc, CFG, store(inc, second), NOW, mode="import")
+        evaluate_dates(inc, CFG, store(inc, first), NOW, mode="import")
+        evaluate_dates(inc, CFG, store(inc, second), NOW, mode="import")
         full = open_tmp_db(tmp_path / f"full{len(first)}")
-        engine.evaluate(full, CFG, store(full, [*first, *second]), NOW, mode="import")
+        evaluate_dates(full, CFG, store(full, [*first, *second]), NOW, mode="import")
         assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
-        assert key_set(engine.replay(full, CFG, None)) == key_set(alert_rows(full))
+        assert key_set(replayed(full, CFG, None)) == key_set(alert_rows(full))
     assert {r["rule"] for r in alert_rows(inc)} >= {"W1"}
 
 
@@ -214,8 +215,8 @@ def test_soreness_reports_of_one_day_evaluated_apart_equal_a_full_evaluation(
     for d, level in reports:
         record_soreness(full, quiet, level, d, None, today)
     assert alert_rows(full) == []
-    engine.evaluate(full, CFG, {first}, today, mode="push")
+    evaluate_dates(full, CFG, {first}, today, mode="push")
 
     assert key_set(alert_rows(inc)) == key_set(alert_rows(full))
     for db in (inc, full):
-        assert key_set(engine.replay(db, CFG, None)) == key_set(alert_rows(inc))
+        assert key_set(replayed(db, CFG, None)) == key_set(alert_rows(inc))

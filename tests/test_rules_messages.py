@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from rules_support import fired, make_cfg, run, weeks
 
-from calfsync.rules import RULE_IDS, Finding
+from calfsync.rules import Finding
 from calfsync.rules.history import Shoe
-from calfsync.rules.messages import MAX_BODY_CHARS, PRIORITY, priority, render
+from calfsync.rules.messages import MAX_BODY_CHARS
+from calfsync.rules.registry import PRIORITY, RULE_IDS, priority, render
 
 LONG = "Sunday long run along the river with the club " * 6
 ALL_ON = make_cfg(

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rules_support import make_cfg, open_tmp_db
+from rules_support import make_cfg, open_tmp_db, replayed
 
 from calfsync.fitwriter import LapSpec, SessionSpec, encode_activity
-from calfsync.ingest.fit import evaluate_imported, import_paths
-from calfsync.rules import engine
-from calfsync.store.db import rows
+from calfsync.ingest.fit import import_paths
+from calfsync.sync import evaluate_pending
 
 START = datetime(2025, 3, 3, 6, 30, tzinfo=UTC)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -98,14 +97,15 @@ def import_day_by_day(history: list[tuple]) -> list[tuple]:
             path = folder / f"{k:03d}.fit"
             path.write_bytes(fit_file(when, dist, climb, kind, interval_min))
             summary = import_paths(db, cfg, [path], now=NOW)
-            evaluate_imported(db, cfg, summary, NOW)
-        stored = rows(
-            db,
-            'SELECT rule, episode_key, local_date, activity_id, severity, "values", '
-            "pushed FROM alerts",
+            evaluate_pending(db, cfg, NOW, mode="import", extra_dates=summary.changed_dates)
+        stored = list(
+            db.query(
+                'SELECT rule, episode_key, local_date, activity_id, severity, "values", '
+                "pushed FROM alerts",
+            )
         )
         assert {r["pushed"] for r in stored} <= {"imported"}
         keys = alert_keys(stored)
-        assert keys == alert_keys(engine.replay(db, cfg, None))
+        assert keys == alert_keys(replayed(db, cfg, None))
         db.close()
     return keys

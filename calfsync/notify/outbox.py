@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
+from ..store import alerts as alert_store
 from ..store.db import rows, write_tx
 from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
 
@@ -113,7 +114,7 @@ def enqueue(db: sqlite_utils.Database, cfg: Config, alert_ids: list[int], now: d
                 else alert["local_date"] >= oldest_date
             )
             if not recent:
-                db.execute("UPDATE alerts SET pushed = 'history' WHERE id = ?", [alert["id"]])
+                alert_store.mark_history(db, alert["id"])
                 continue
             for chan in channels:
                 cursor = db.execute(
@@ -290,7 +291,7 @@ def _claim_next(
         if orphans:
             _set_dead(db, orphans, now, "channel no longer configured (or disabled)")
             report.dead += len(orphans)
-            _refresh_alerts(db, orphans)
+            alert_store.refresh_pushed(db, orphans)
             due = [r for r in due if r["channel"] in channels]
         quiet_end = policy.quiet_until(now, notify.get("quiet_hours"), tz)
         if quiet_end is not None:
@@ -377,7 +378,7 @@ def _mark_sent(
                 claimed[0]["channel"],
                 len(ids) - cursor.rowcount,
             )
-        _refresh_alerts(db, ids)
+        alert_store.refresh_pushed(db, ids)
     report.sent += 1
     report.rows_sent += cursor.rowcount
     log.info("push sent on %s (%d alert(s))", claimed[0]["channel"], len(ids))
@@ -422,7 +423,7 @@ def _mark_failed(
                        WHERE id = ? AND claimed_by = ? AND state = 'sending'""",
                     [why, exc.status, row["id"], worker],
                 )
-        _refresh_alerts(db, [r["id"] for r in claimed])
+        alert_store.refresh_pushed(db, [r["id"] for r in claimed])
     permanent = not exc.retryable or any(
         now - parse_utc(r["created_at"]) >= GIVE_UP_AFTER for r in claimed
     )
@@ -451,25 +452,6 @@ def _set_dead(db: sqlite_utils.Database, ids: list[int], now: datetime, reason: 
         f"""UPDATE notify_outbox SET state = 'dead', claimed_by = NULL, claimed_until = NULL,
             last_error = ? WHERE id IN ({marks})""",
         [reason, *ids],
-    )
-
-
-def _refresh_alerts(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
-    """Set ``alerts.pushed``: 'sent' once every row of the alert is sent, 'dead' once all are
-    final and one is dead; otherwise leave it 'pending'."""
-    if not outbox_ids:
-        return
-    marks = ",".join("?" * len(outbox_ids))
-    db.execute(
-        f"""UPDATE alerts SET pushed = CASE
-                WHEN NOT EXISTS (SELECT 1 FROM notify_outbox o
-                                 WHERE o.alert_id = alerts.id AND o.state != 'sent') THEN 'sent'
-                WHEN NOT EXISTS (SELECT 1 FROM notify_outbox o WHERE o.alert_id = alerts.id
-                                 AND o.state IN ('pending', 'sending')) THEN 'dead'
-                ELSE 'pending' END
-            WHERE id IN (SELECT alert_id FROM notify_outbox WHERE id IN ({marks}))
-              AND pushed NOT IN ('history', 'imported')""",
-        outbox_ids,
     )
 
 
@@ -508,11 +490,7 @@ def retry(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> bool:
             [utc_iso(now), utc_iso(now), outbox_id],
         )
         if cursor.rowcount:
-            db.execute(
-                """UPDATE alerts SET pushed = 'pending'
-                   WHERE id = (SELECT alert_id FROM notify_outbox WHERE id = ?)""",
-                [outbox_id],
-            )
+            alert_store.mark_pending(db, outbox_id)
     return bool(cursor.rowcount)
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..rules.messages import priority
+from ..rules.registry import priority
 from . import Message
 
 MAX_PUSH_CHARS = 1000
@@ -22,7 +22,9 @@ LOW_SEVERITIES = {"info", "low", "minor", "note"}
 
 
 def rank(rule: str, severity: str | None) -> int:
-    """Sort key of an alert for bundling: lower is more important; unknown rules come last."""
+    """Sort key of an alert for bundling: lower is more important; unknown rules come last.
+
+    The rules' own priorities, as each rule declares them (:mod:`calfsync.rules.registry`)."""
     return priority(rule, severity)
 
 

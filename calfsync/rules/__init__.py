@@ -1,25 +1,23 @@
 """The calf-soreness trigger rules of shared/RULES.md, as pure functions.
 
-Each rule family lives in its own module and reads a :class:`~calfsync.rules.history.History`
-(runs, shoes and the soreness log, already loaded); none does I/O or reads the clock. A rule
-returns a :class:`Finding` with the numbers that fired it, or None. Whether a finding becomes an
-alert (episode keys, cooldowns, escalation, re-arm) is the engine's business
-(:mod:`calfsync.engine`).
+Each rule family lives in its own module (:mod:`.mileage`, :mod:`.layoff`, :mod:`.hills`,
+:mod:`.gear`, :mod:`.intervals`, :mod:`.pain`) and declares each of its rules once, as a
+:class:`Rule` beside its check function and its message builder; :mod:`.registry` collects them.
+A check reads a :class:`~calfsync.rules.history.History` (runs, shoes and the soreness log,
+already loaded), does no I/O and reads no clock, and returns a :class:`Finding` with the numbers
+that fired it, or None. Whether a finding becomes an alert (episode keys, cooldowns,
+escalation, re-arm) is the engine's business (:mod:`.engine`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
-RULE_IDS = ("S1", "W1", "RET1", "H1", "H2", "G1", "G2", "I1", "P1", "SW1", "A1", "WU")
-# Rules judged once per run, in this order; then the window rules on the same run.
-PER_RUN_RULES = ("RET1", "S1", "H2", "I1", "G1", "G2", "SW1", "WU")
-WINDOW_RULES = ("W1", "H1", "A1")
-# Ratio rules stay quiet after firing until their ratio has fallen back.
-REARM_RULES = ("W1", "H1", "A1")
-
-SEVERITY_RANK: dict[str, int] = {"normal": 1, "small": 1, "moderate": 2, "large": 3, "long": 2}
+Kind = Literal["per_run", "window", "per_shoe", "per_episode"]
+Delivery = Literal["now", "digest"]
+Grade = Literal["evidence", "guide", "convention", "contested"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,78 @@ class Finding:
     run_name: str | None = None
     run_start: str | None = None  # UTC ``YYYY-MM-DDTHH:MM:SSZ``
 
-    @property
-    def rank(self) -> int:
-        return SEVERITY_RANK.get(self.severity, 1)
+
+class Text(NamedTuple):
+    """What a message builder writes for one alert, in the runner's words.
+
+    The message adds the run line, the guide trigger, the care advice and the disclaimer.
+    """
+
+    headline: str
+    numbers: str
+    next_step: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class Severity:
+    """One severity of a rule: its push priority (0 is the most urgent, RULES.md's order) and
+    its delivery class (``now``: an interrupting push; ``digest``: the weekly digest)."""
+
+    name: str
+    priority: int
+    delivery: Delivery = "now"
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why the threshold is what it is: ``grade`` and the citation RULES.md gives."""
+
+    grade: Grade
+    citation: str = ""
+
+    def __str__(self) -> str:
+        label = "the guide" if self.grade == "guide" else self.grade
+        return f"{label}: {self.citation}" if self.citation else label
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Everything calfsync knows about one rule, declared once in its family module.
+
+    - ``kind``: how it is judged and keyed: ``per_run`` and ``per_shoe`` on each run (in
+      registry order), ``window`` on each run after those (a 7-day window, re-armed by
+      ``fallen_back``), ``per_episode`` at each soreness report.
+    - ``check``: ``(history, run index, params) -> Finding | None``; for ``per_episode``
+      ``(history, day, params, report index)``.
+    - ``params``: the defaults of its ``[rules.<id>]`` keys (``enabled`` and ``cooldown_days``
+      apart). ``severities``: lowest first; the ledger escalates to a later one.
+    - ``fallen_back``: ``(history, day, params) -> bool``, True when a ratio rule may fire again.
+    - ``build``: ``(values, severity) -> Text``; ``trigger``: the guide's cause it matches.
+    - ``summary`` and ``episode``: RULES.md's trigger and episode, for docs/rules.md.
+    """
+
+    id: str
+    kind: Kind
+    check: Callable[..., Finding | None]
+    params: Mapping[str, float | int]
+    severities: tuple[Severity, ...]
+    build: Callable[[dict[str, Any], str], Text]
+    trigger: str
+    summary: str
+    episode: str
+    basis: Basis
+    enabled: bool = True
+    fallen_back: Callable[..., bool] | None = None
+
+    def severity(self, name: str | None) -> Severity:
+        """The named severity; an unknown one is the rule's least urgent."""
+        for sev in self.severities:
+            if sev.name == name:
+                return sev
+        return max(self.severities, key=lambda s: s.priority)
+
+    def rank(self, severity: str | None) -> int:
+        """1 for the lowest severity, higher for each escalation (1 when unknown)."""
+        names = [s.name for s in self.severities]
+        return names.index(severity) + 1 if severity in names else 1

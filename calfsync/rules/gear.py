@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Finding
-from ._util import at_least, km
+from . import Basis, Finding, Rule, Severity, Text
+from ._util import at_least, km, run_finding
 from .history import History
+from .messages import km_text
 
 
 def g1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -27,22 +28,43 @@ def g1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     if before_m > p["max_prior_km"] * 1000.0:
         return None
     shoe = h.shoes.get(run.gear_id)
-    return Finding(
-        rule="G1",
-        episode_key=f"G1:{run.gear_id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "G1",
+        run,
+        {
             "gear_id": run.gear_id,
             "shoe": (shoe.name if shoe else None) or run.gear_id,
             "shoe_km_before": km(before_m),
             "max_prior_km": p["max_prior_km"],
             "distance_km": km(run.distance_m),
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=f"G1:{run.gear_id}",
     )
+
+
+def g1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each G1 alert, from its finding's values."""
+    return Text(
+        f"First run in new shoes ({v['shoe']})",
+        f"{v['shoe']} had {km_text(v['shoe_km_before'])} on it before this run (new means at "
+        f"most {v['max_prior_km']:g} km).",
+        "mix them in with your old pair for short easy runs for a couple of weeks",
+        f"convention: the guide names new shoes; the {v['max_prior_km']:g} km line is ours.",
+    )
+
+
+G1 = Rule(
+    id="G1",
+    kind="per_shoe",
+    check=g1,
+    params={"max_prior_km": 20.0},
+    severities=(Severity("normal", 9),),
+    build=g1_text,
+    trigger="a change of shoes",
+    summary="change of shoes: a new pair",
+    episode="per shoe",
+    basis=Basis("guide", "threshold convention"),
+)
 
 
 def g2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -79,13 +101,10 @@ def g2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     minimalist = shoe.minimalist and shod > 0 and not any_minimalist
     if not (lower or minimalist):
         return None
-    return Finding(
-        rule="G2",
-        episode_key=f"G2:{shoe.id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "G2",
+        run,
+        {
             "gear_id": shoe.id,
             "shoe": shoe.name or shoe.id,
             "drop_mm": shoe.drop_mm,
@@ -94,9 +113,46 @@ def g2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "minimalist": bool(shoe.minimalist),
             "window_days": p["lookback_days"],
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=f"G2:{shoe.id}",
     )
+
+
+def g2_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each G2 alert, from its finding's values."""
+    if v.get("drop_mm") is not None and v.get("reference_drop_mm") is not None:
+        numbers = (
+            f"{v['shoe']} has a {v['drop_mm']:g} mm drop against {v['reference_drop_mm']:g} mm "
+            f"for your shoes of the last {v['window_days']} days (distance-weighted; fires at "
+            f"{v['min_drop_decrease_mm']:g} mm lower)."
+        )
+    else:
+        numbers = (
+            f"{v['shoe']} is minimalist; none of your shoes of the last {v['window_days']} "
+            "days was."
+        )
+    return Text(
+        f"Lower-drop shoes ({v['shoe']})",
+        numbers,
+        "use them for short easy runs at first; a lower drop loads the calf more",
+        "direction from Malisoux 2016 (low drop, regular runners); threshold convention.",
+    )
+
+
+G2 = Rule(
+    id="G2",
+    kind="per_shoe",
+    check=g2,
+    params={"min_drop_decrease_mm": 4.0, "lookback_days": 60},
+    severities=(Severity("normal", 5),),
+    build=g2_text,
+    trigger="a change of shoes",
+    summary="change of shoes: lower drop",
+    episode="per shoe",
+    basis=Basis(
+        "convention",
+        "direction from Malisoux 2016 (low drop, regular runners HR 1.67); threshold convention",
+    ),
+)
 
 
 def sw1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -116,18 +172,39 @@ def sw1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
         return None
     if at_least(before_m, limit) and not h.first_in_shoe[i]:
         return None
-    return Finding(
-        rule="SW1",
-        episode_key=f"SW1:{run.gear_id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "SW1",
+        run,
+        {
             "gear_id": run.gear_id,
             "shoe": (shoe.name if shoe else None) or run.gear_id,
             "shoe_km": km(after_m),
             "retire_km": km(limit),
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=f"SW1:{run.gear_id}",
     )
+
+
+def sw1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each SW1 alert, from its finding's values."""
+    return Text(
+        f"Shoes past {v['retire_km']:g} km ({v['shoe']})",
+        f"{v['shoe']} now has {km_text(v['shoe_km'])} (retirement distance "
+        f"{km_text(v['retire_km'])}).",
+        "keep the next runs easy; plan a new pair and bring it in gradually beside this one",
+        "a convention, not a research finding.",
+    )
+
+
+SW1 = Rule(
+    id="SW1",
+    kind="per_shoe",
+    check=sw1,
+    params={"retire_km": 800.0},
+    severities=(Severity("normal", 11),),
+    build=sw1_text,
+    trigger="a change of shoes (worn pair)",
+    summary="worn shoes: a shoe passes its retirement distance",
+    episode="per shoe",
+    basis=Basis("convention", "runners ask for it"),
+)

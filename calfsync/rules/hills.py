@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Finding
-from ._util import at_least, exceeds, km, window_key
+from . import Basis, Finding, Rule, Severity, Text
+from ._util import at_least, exceeds, km, run_finding, window_key
 from .history import History, date_of
 
 
@@ -66,13 +66,10 @@ def h1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     if not (rise or low_base):
         return None
     run = h.runs[i]
-    return Finding(
-        rule="H1",
-        episode_key=window_key("H1", t),
-        local_date=date_of(t),
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "H1",
+        run,
+        {
             "week_climb_m": round(week),
             "base_climb_m": round(base),
             "ratio": round(week / base, 3) if base > 0 else None,
@@ -89,8 +86,7 @@ def h1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "base_end": date_of(t - 7),
             "week_km": km(h.d7(t, i)),
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=window_key("H1", t),
     )
 
 
@@ -100,6 +96,48 @@ def h1_fallen_back(h: History, t: int, p: dict[str, Any]) -> bool:
     if n is None:
         return False
     return n["week_climb_m"] < p["rearm_below"] * max(n["base_climb_m"], p["low_base_m"])
+
+
+def h1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each H1 alert, from its finding's values."""
+    base = f"{v['base_climb_m']} m a week on average over {v['base_start']} to {v['base_end']}"
+    rule = (
+        f"Fires from {v['low_base_trigger_m']:g} m when the usual week climbs under "
+        f"{v['low_base_m']:g} m."
+        if v.get("low_base")
+        else f"Fires at {v['threshold_ratio']:g}x, {v['min_increase_m']:g} m more and "
+        f"{v['min_climb_per_km']:g} m/km."
+    )
+    return Text(
+        f"Much more climbing this week ({v['week_climb_m']} m)",
+        f"{v['week_climb_m']} m of climb over {v['window_start']} to {v['window_end']} "
+        f"({v['density_m_per_km']} m/km) against {base}. {rule}",
+        f"keep next week's climb near {v['base_climb_m']} m and run the hills easy",
+        "convention; uphill running loads the calf and Achilles more (Vernillo 2017).",
+    )
+
+
+H1 = Rule(
+    id="H1",
+    kind="window",
+    check=h1,
+    params={
+        "ratio": 1.3,
+        "min_increase_m": 200.0,
+        "min_climb_per_km": 10.0,
+        "low_base_m": 50.0,
+        "low_base_trigger_m": 300.0,
+        "min_known_fraction": 0.75,
+        "rearm_below": 1.0,
+    },
+    severities=(Severity("normal", 4),),
+    build=h1_text,
+    trigger="more hill running",
+    summary="more hill running (week)",
+    episode="per 7-day window",
+    basis=Basis("convention", "uphill running shifts load to calf and Achilles (Vernillo 2017)"),
+    fallen_back=h1_fallen_back,
+)
 
 
 def h2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -124,13 +162,10 @@ def h2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
         run.climb_m, p["min_climb_m"]
     ):
         return None
-    return Finding(
-        rule="H2",
-        episode_key=f"H2:{run.id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "H2",
+        run,
+        {
             "climb_m": round(run.climb_m),
             "biggest_climb_m": round(biggest),
             "ratio": round(run.climb_m / biggest, 3) if biggest > 0 else None,
@@ -139,6 +174,30 @@ def h2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "window_days": p["lookback_days"],
             "distance_km": km(run.distance_m),
         },
-        run_name=run.name,
-        run_start=run.start_time,
     )
+
+
+def h2_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each H2 alert, from its finding's values."""
+    return Text(
+        f"Hilliest run in a month ({v['climb_m']} m)",
+        f"{v['climb_m']} m of climb against your biggest of {v['biggest_climb_m']} m in the "
+        f"{v['window_days']} days before. Fires above {v['threshold_ratio']:g}x and from "
+        f"{v['min_climb_m']:g} m.",
+        "keep the next runs flat and easy",
+        "convention, by analogy with the long-run rule.",
+    )
+
+
+H2 = Rule(
+    id="H2",
+    kind="per_run",
+    check=h2,
+    params={"ratio": 1.3, "min_climb_m": 150.0, "lookback_days": 30},
+    severities=(Severity("normal", 4),),  # RULES.md ranks "H1/H2" together
+    build=h2_text,
+    trigger="more hill running",
+    summary="more hill running (one run)",
+    episode="per run",
+    basis=Basis("convention", "by analogy with S1"),
+)

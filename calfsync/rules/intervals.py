@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Finding
-from ._util import at_least, exceeds, km
+from . import Basis, Finding, Rule, Severity, Text
+from ._util import at_least, exceeds, km, run_finding
 from .history import History, Run
 
 
@@ -42,13 +42,10 @@ def i1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
         reference = max(done)
         if not exceeds(minutes, p["ratio"] * reference):
             return None
-    return Finding(
-        rule="I1",
-        episode_key=f"I1:{run.id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "I1",
+        run,
+        {
             "hard_min": round(minutes, 1) if minutes is not None else None,
             "reference_hard_min": round(reference, 1) if reference is not None else None,
             "reason": "longer" if reference is not None else "first_in_window",
@@ -58,8 +55,6 @@ def i1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "hard_because": _why_hard(run, h.max_heart_rate, p),
             "distance_km": km(run.distance_m),
         },
-        run_name=run.name,
-        run_start=run.start_time,
     )
 
 
@@ -71,6 +66,45 @@ def _why_hard(run: Run, max_hr: int | None, p: dict[str, Any]) -> str:
     if run.workout_type == 3:
         return "Strava workout"
     return f"≥ {p['min_hard_minutes']:g} min at ≥ {p['hr_fraction']:.0%} of {max_hr} bpm"
+
+
+def i1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each I1 alert, from its finding's values."""
+    if v["reason"] == "longer":
+        numbers = (
+            f"{v['hard_min']:g} min of hard running against at most {v['reference_hard_min']:g} "
+            f"min in the {v['window_days']} days before (fires above {v['threshold_ratio']:g}x)."
+        )
+    else:
+        mins = f" ({v['hard_min']:g} min hard)" if v.get("hard_min") else ""
+        numbers = f"The first hard session in {v['quiet_days']} days{mins}."
+    return Text(
+        "Harder interval session",
+        f"{numbers} Hard because: {v['hard_because']}.",
+        "make the next two days easy or rest",
+        "a convention, not a research finding.",
+    )
+
+
+I1 = Rule(
+    id="I1",
+    kind="per_run",
+    check=i1,
+    params={
+        "quiet_days": 21,
+        "ratio": 1.3,
+        "lookback_days": 30,
+        "hr_fraction": 0.90,
+        "min_hard_minutes": 10.0,
+        "min_history_days": 21,
+    },
+    severities=(Severity("normal", 8),),
+    build=i1_text,
+    trigger="a harder interval session on the track",
+    summary="harder interval session",
+    episode="per run",
+    basis=Basis("convention"),
+)
 
 
 LAP_TIME_KEYS = ("timer_time_s", "moving_time_s", "elapsed_time_s", "total_timer_time", "time_s")
@@ -122,23 +156,44 @@ def wu(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     hard_speed = hard_dist / hard_time
     if not at_least(opening_speed, p["hard_pace_fraction"] * hard_speed):
         return None
-    return Finding(
-        rule="WU",
-        episode_key=f"WU:{run.id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "WU",
+        run,
+        {
             "opening_min_per_km": round(1000.0 / opening_speed / 60.0, 2),
             "hard_min_per_km": round(1000.0 / hard_speed / 60.0, 2),
             "warmup_minutes": p["warmup_minutes"],
             "hard_pace_fraction": p["hard_pace_fraction"],
         },
-        run_name=run.name,
-        run_start=run.start_time,
     )
 
 
 def h_fraction(p: dict[str, Any]) -> float:
     """WU judges hardness like I1; its own table may carry I1's heart-rate fraction."""
     return float(p.get("hr_fraction", 0.90))
+
+
+def wu_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each WU alert, from its finding's values."""
+    return Text(
+        "Hard start without a warm-up",
+        f"First {v['warmup_minutes']:g} min at {v['opening_min_per_km']:.2f} min/km against a "
+        f"hard pace of {v['hard_min_per_km']:.2f} min/km, with no warm-up lap.",
+        "start the next hard session with 10-15 min of easy running",
+        "a convention with low confidence, not a research finding.",
+    )
+
+
+WU = Rule(
+    id="WU",
+    kind="per_run",
+    check=wu,
+    params={"warmup_minutes": 5.0, "hard_pace_fraction": 0.95},
+    severities=(Severity("normal", 13),),
+    build=wu_text,
+    trigger="a missing warm-up",
+    summary="no warm-up (off by default)",
+    episode="per run",
+    basis=Basis("convention", "low confidence"),
+    enabled=False,
+)

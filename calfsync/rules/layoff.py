@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Finding
-from ._util import km
+from . import Basis, Finding, Rule, Severity, Text
+from ._util import km, run_finding
 from .history import History, date_of
+from .messages import km_text
 
 
 def ret1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -20,19 +21,45 @@ def ret1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     if gap is None or gap < p["gap_days"]:
         return None
     run = h.runs[i]
-    return Finding(
-        rule="RET1",
-        episode_key=f"RET1:{run.local_date}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity="long" if gap >= p["long_gap_days"] else "normal",
-        values={
+    return run_finding(
+        "RET1",
+        run,
+        {
             "gap_days": gap,
             "previous_run_date": date_of(run.day - gap),
             "threshold_days": p["gap_days"],
             "long_threshold_days": p["long_gap_days"],
             "distance_km": km(run.distance_m),
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=f"RET1:{run.local_date}",
+        severity="long" if gap >= p["long_gap_days"] else "normal",
     )
+
+
+def ret1_text(v: dict[str, Any], sev: str) -> Text:
+    """The words of each RET1 alert, from its finding's values."""
+    return Text(
+        f"Back after {v['gap_days']} days off",
+        f"{v['gap_days']} days since your previous run on {v['previous_run_date']} (fires from "
+        f"{v['threshold_days']} days; long from {v['long_threshold_days']}). "
+        f"Today: {km_text(v['distance_km'])}.",
+        "build back over 2-3 weeks: short easy runs, no hills or intervals"
+        + (" - after this long, start shorter than before the break" if sev == "long" else ""),
+        "convention; tendons stiffen within two weeks of rest (de Boer 2007).",
+    )
+
+
+RET1 = Rule(
+    id="RET1",
+    kind="per_run",
+    check=ret1,
+    params={"gap_days": 14, "long_gap_days": 28},
+    severities=(Severity("normal", 6), Severity("long", 1)),
+    build=ret1_text,
+    trigger="returning after a long layoff",
+    summary="return after a long layoff",
+    episode="per return",
+    basis=Basis(
+        "convention", "tendon stiffness falls within two weeks of unloading (de Boer 2007)"
+    ),
+)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Finding
-from ._util import at_least, exceeds, km, window_key
+from . import Basis, Finding, Rule, Severity, Text
+from ._util import at_least, exceeds, km, run_finding, window_key
 from .history import History, date_of
+from .messages import km_text, pct
 
 
 def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
@@ -35,13 +36,10 @@ def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
         severity = "moderate"
     else:
         severity = "small"
-    return Finding(
-        rule="S1",
-        episode_key=f"S1:{run.id}",
-        local_date=run.local_date,
-        activity_id=run.id,
-        severity=severity,
-        values={
+    return run_finding(
+        "S1",
+        run,
+        {
             "distance_km": km(run.distance_m),
             "longest_km": km(longest),
             "increase_km": km(run.distance_m - longest),
@@ -50,9 +48,44 @@ def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "min_increase_km": p["min_increase_km"],
             "window_days": p["lookback_days"],
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        severity=severity,
     )
+
+
+def s1_text(v: dict[str, Any], sev: str) -> Text:
+    """The words of each S1 alert, from its finding's values."""
+    return Text(
+        f"Run {v['ratio'] * 100:.0f}% longer than your recent longest ({sev} rise)",
+        f"{km_text(v['distance_km'])} against your longest of {km_text(v['longest_km'])} in the "
+        f"{v['window_days']} days before (+{v['increase_km']:.1f} km). Fires above "
+        f"{pct(v['threshold'])} and {v['min_increase_km']:g} km more.",
+        f"keep the next runs easy and no longer than {km_text(v['longest_km'])}",
+        "evidence-based: Frandsen 2025 (5,205 runners) linked rises past 10% to more injuries.",
+    )
+
+
+S1 = Rule(
+    id="S1",
+    kind="per_run",
+    check=s1,
+    params={
+        "threshold": 0.10,
+        "min_increase_km": 1.0,
+        "lookback_days": 30,
+        "moderate": 0.30,
+        "large": 1.00,
+    },
+    severities=(Severity("small", 10), Severity("moderate", 3), Severity("large", 2)),
+    build=s1_text,
+    trigger="a rapid rise in mileage",
+    summary="rapid rise in mileage: one run far past your recent longest",
+    episode="per run",
+    basis=Basis(
+        "evidence",
+        "Frandsen et al., Br J Sports Med 2025 (Garmin-RUNSAFE, 5,205 runners): hazard ratios "
+        "1.64 / 1.52 / 2.28 for the three bands",
+    ),
+)
 
 
 def w1_ratio(h: History, t: int, i: int | None = None) -> float | None:
@@ -86,13 +119,10 @@ def w1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     ):
         return None
     run = h.runs[i]
-    return Finding(
-        rule="W1",
-        episode_key=window_key("W1", t),
-        local_date=date_of(t),
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "W1",
+        run,
+        {
             "week_km": km(current),
             "previous_week_km": km(previous),
             "increase_km": km(current - previous),
@@ -103,8 +133,7 @@ def w1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "window_end": date_of(t),
             "window_days": 7,
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=window_key("W1", t),
     )
 
 
@@ -112,6 +141,37 @@ def w1_fallen_back(h: History, t: int, p: dict[str, Any]) -> bool:
     """True when W1's ratio on day t is back below its re-arm level (+10%)."""
     ratio = w1_ratio(h, t)
     return ratio is not None and ratio < p["rearm_below"]
+
+
+def w1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each W1 alert, from its finding's values."""
+    return Text(
+        f"Weekly distance up {v['ratio'] * 100:.0f}%",
+        f"{km_text(v['week_km'])} over {v['window_start']} to {v['window_end']} against "
+        f"{km_text(v['previous_week_km'])} the 7 days before (+{v['increase_km']:.1f} km). Fires "
+        f"above {pct(v['threshold'])} and {v['min_increase_km']:g} km more.",
+        f"hold next week near {km_text(v['previous_week_km'])} and keep the runs easy",
+        "the guide's figure, a convention: evidence for a weekly limit is weak (Buist 2008, "
+        "Nielsen 2014, Damsted 2019).",
+    )
+
+
+W1 = Rule(
+    id="W1",
+    kind="window",
+    check=w1,
+    params={"threshold": 0.20, "min_increase_km": 5.0, "rearm_below": 0.10},
+    severities=(Severity("normal", 7),),
+    build=w1_text,
+    trigger="a rise of more than 20% in a week",
+    summary="rise of more than 20% in a week",
+    episode="per 7-day window",
+    basis=Basis(
+        "guide",
+        "its figure; evidence for a weekly limit is weak (Buist 2008; Nielsen 2014; Damsted 2019)",
+    ),
+    fallen_back=w1_fallen_back,
+)
 
 
 def a1_ratio(h: History, t: int, i: int | None = None) -> float | None:
@@ -137,24 +197,50 @@ def a1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     if ratio is None or not at_least(ratio, p["threshold"]):
         return None
     run = h.runs[i]
-    return Finding(
-        rule="A1",
-        episode_key=window_key("A1", t),
-        local_date=date_of(t),
-        activity_id=run.id,
-        severity="normal",
-        values={
+    return run_finding(
+        "A1",
+        run,
+        {
             "week_km": km(h.d7(t, i)),
             "chronic_week_km": km(h.total("dist", t - 27, t - 7) / 3.0),
             "acwr": round(ratio, 3),
             "threshold": p["threshold"],
             "window_days": 28,
         },
-        run_name=run.name,
-        run_start=run.start_time,
+        key=window_key("A1", t),
     )
 
 
 def a1_fallen_back(h: History, t: int, p: dict[str, Any]) -> bool:
     ratio = a1_ratio(h, t)
     return ratio is not None and ratio < p["rearm_below"]
+
+
+def a1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each A1 alert, from its finding's values."""
+    return Text(
+        f"Load spike (ACWR {v['acwr']:g})",
+        f"{km_text(v['week_km'])} in the last 7 days against {km_text(v['chronic_week_km'])} a "
+        f"week over the 3 weeks before (ratio {v['acwr']:g}, fires from {v['threshold']:g}).",
+        f"keep the next runs easy and next week no longer than {km_text(v['chronic_week_km'])}",
+        "contested evidence (Impellizzeri 2020); not predictive in runners (Frandsen 2025).",
+    )
+
+
+A1 = Rule(
+    id="A1",
+    kind="window",
+    check=a1,
+    params={"threshold": 1.8, "rearm_below": 1.5},
+    severities=(Severity("normal", 12),),
+    build=a1_text,
+    trigger="a period of increased training",
+    summary="load spike as a ratio (off by default)",
+    episode="per 7-day window",
+    basis=Basis(
+        "contested",
+        "Impellizzeri 2020; Lolli 2019; not predictive in runners (Frandsen 2025)",
+    ),
+    enabled=False,
+    fallen_back=a1_fallen_back,
+)

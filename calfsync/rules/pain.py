@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from . import Finding
+from . import Basis, Finding, Rule, Severity, Text
 from .history import History, date_of
 
 
@@ -51,3 +51,30 @@ def p1(h: History, t: int, p: dict[str, Any], j: int | None = None) -> Finding |
             "threshold_days": p["days"],
         },
     )
+
+
+def p1_text(v: dict[str, Any], _sev: str) -> Text:
+    """The words of each P1 alert, from its finding's values."""
+    return Text(
+        f"Calf sore for {v['span_days']} days",
+        f"Soreness reported from {v['first_report']} to {v['last_report']} with no pain-free "
+        f"day logged between (latest level {v['level']}/10; fires after {v['threshold_days']} "
+        "days).",
+        "rest from running and book a sports physiotherapist; when you run again, keep the runs "
+        "easy and short",
+        "the guide's advice; injury definitions also use 7 days or more (Yamato 2015).",
+    )
+
+
+P1 = Rule(
+    id="P1",
+    kind="per_episode",
+    check=p1,
+    params={"days": 7},
+    severities=(Severity("normal", 0),),
+    build=p1_text,
+    trigger="pain lasting more than a week",
+    summary="pain lasting more than a week",
+    episode="per soreness episode",
+    basis=Basis("guide", "injury definitions use ≥ 7 days (Yamato 2015)"),
+)
