@@ -3,8 +3,8 @@
 Reads the database read-only (``?mode=ro``), so a runner's own account in the ``calfsync`` group
 can ask while the daemon writes. What it reads from the ``state`` table:
 
-- ``cycle.<step>.last_ok`` / ``last_run`` / ``last_error`` for the steps fit, strava, evaluate,
-  deliver, nightly (written by :mod:`calfsync.sync`);
+- ``cycle.<step>.last_ok`` / ``last_run`` / ``last_error`` for each step of
+  :data:`calfsync.sync.STEPS` (written by :mod:`calfsync.sync`);
 - ``daemon.next.<job>``: the daemon's next scheduled run of each job (:mod:`calfsync.daemon`);
 - ``strava.status`` (``ok`` | ``needs_reauth`` | ``inactive`` | ``rate_limited`` | ``error``),
   ``strava.message`` and ``strava.rate_limited_until`` when the Strava source keeps them.
