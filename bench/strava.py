@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fakes.strava_server import FakeStrava  # noqa: E402
 from strava_support import CLIENT_ID, CLIENT_SECRET, make_config  # noqa: E402
 
-from calfsync import strava_sync  # noqa: E402
+from calfsync.ingest import strava as strava_sync  # noqa: E402
 from calfsync.store.db import open_db  # noqa: E402
 
 SHOES = 5

@@ -12,9 +12,11 @@ import sqlite_utils
 from fakes.strava_server import FakeStrava
 
 from calfsync.config import Config, validate
-from calfsync.ingest import strava as strava_sync
 from calfsync.model import utc_iso
-from calfsync.store.db import get_state, open_db, rows, set_state
+from calfsync.sources.strava.state import Key
+from calfsync.sources.strava.tokens import load_tokens, save_tokens, token_path
+from calfsync.store.db import open_db
+from calfsync.store.state import get_state, set_state
 
 CLIENT_ID = "4242"
 CLIENT_SECRET = "app-secret-0123456789"
@@ -46,8 +48,8 @@ def make_config(tmp_path: Path, fake: FakeStrava, **strava: Any) -> Config:
 def authorize(db: sqlite_utils.Database, fake: FakeStrava, expires_in: int | None = None) -> dict:
     """Write a token file as `calfsync auth strava` would, from a grant of the stand-in."""
     grant = fake.grant(expires_in)
-    strava_sync.save_tokens(
-        strava_sync.token_path(db),
+    save_tokens(
+        token_path(db),
         {
             "access_token": grant["access_token"],
             "refresh_token": grant["refresh_token"],
@@ -60,15 +62,15 @@ def authorize(db: sqlite_utils.Database, fake: FakeStrava, expires_in: int | Non
 
 def mark_athlete_checked(db: sqlite_utils.Database, now: datetime) -> None:
     """As after `auth strava`: the athlete's shoe list was read at ``now``."""
-    set_state(db, strava_sync.K_ATHLETE_AT, utc_iso(now))
+    set_state(db, Key.ATHLETE_AT, utc_iso(now))
 
 
 def tokens(db: sqlite_utils.Database) -> dict:
-    return strava_sync.load_tokens(strava_sync.token_path(db)) or {}
+    return load_tokens(token_path(db)) or {}
 
 
 def strava_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    return rows(db, "SELECT * FROM activities ORDER BY start_time")
+    return list(db.query("SELECT * FROM activities ORDER BY start_time"))
 
 
 def state(db: sqlite_utils.Database, key: str) -> str | None:

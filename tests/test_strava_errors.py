@@ -21,7 +21,8 @@ from strava_support import (
 )
 
 from calfsync.ingest import strava as strava_sync
-from calfsync.sources.strava.mapping import next_quarter_hour, next_utc_midnight
+from calfsync.sources.strava.rate import next_quarter_hour, next_utc_midnight
+from calfsync.sources.strava.tokens import token_path
 
 
 def ready(fake, db, now, runs=3, expires_in=None):
@@ -58,7 +59,7 @@ def test_a_token_about_to_expire_is_refreshed_first_and_the_rotation_persisted(f
     ).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert saved["refresh_token"] != old["refresh_token"]
     assert saved["refresh_token"] == fake.state.refresh
-    assert stat.S_IMODE(strava_sync.token_path(db).stat().st_mode) == 0o600
+    assert stat.S_IMODE(token_path(db).stat().st_mode) == 0o600
     # Strava invalidated the old refresh token: only the persisted one still works
     assert refresh_with(fake, old["refresh_token"]).status_code == 400
     assert len(strava_rows(db)) == 3

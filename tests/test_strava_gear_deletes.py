@@ -22,8 +22,9 @@ from strava_support import (
 
 from calfsync.ingest import strava as strava_sync
 from calfsync.model import utc_iso
-from calfsync.sources.strava.mapping import next_quarter_hour, next_utc_midnight
-from calfsync.store.db import rows, set_state
+from calfsync.sources.strava.rate import next_quarter_hour, next_utc_midnight
+from calfsync.sources.strava.state import Key
+from calfsync.store.state import set_state
 
 
 def gear_reads(fake) -> list[str]:
@@ -44,7 +45,7 @@ def test_each_shoe_is_fetched_once_then_monthly_bikes_never(fake, cfg, db):
 
     assert report.state == "ok", report.message
     assert sorted(gear_reads(fake)) == ["g1", "g2"]
-    gear = {r["id"]: r for r in rows(db, "SELECT * FROM gear")}
+    gear = {r["id"]: r for r in list(db.query("SELECT * FROM gear"))}
     assert set(gear) == {"g1", "g2"}
     assert (gear["g1"]["name"], gear["g1"]["brand"], gear["g1"]["model"]) == (
         "Kinvara",
@@ -61,7 +62,7 @@ def test_each_shoe_is_fetched_once_then_monthly_bikes_never(fake, cfg, db):
     fake.clear_log()
     strava_sync.run(db, cfg, now + timedelta(days=31))
     assert sorted(gear_reads(fake)) == ["g1", "g2"]  # monthly refresh
-    g1 = rows(db, "SELECT * FROM gear WHERE id = 'g1'")[0]
+    g1 = list(db.query("SELECT * FROM gear WHERE id = 'g1'"))[0]
     assert (g1["drop_mm"], g1["retire_at_m"], g1["source"]) == (4, 600000, "strava")
 
 
@@ -73,7 +74,7 @@ def test_the_athletes_shoe_list_is_read_at_most_daily(fake, cfg, db):
     strava_sync.run(db, cfg, now)
     athlete_reads = [s for s in fake.seen if s.path == "/api/v3/athlete"]
     assert len(athlete_reads) == 1
-    assert rows(db, "SELECT id, brand FROM gear") == [{"id": "g7", "brand": "Saucony"}]
+    assert list(db.query("SELECT id, brand FROM gear")) == [{"id": "g7", "brand": "Saucony"}]
     assert json.loads(state(db, "strava.athlete"))["name"] == "Marianne Teutenberg"
 
     fake.clear_log()
@@ -95,7 +96,7 @@ def test_an_activity_deleted_on_strava_is_marked_deleted_and_stops_counting(fake
     report = strava_sync.run(db, cfg, now + timedelta(hours=2))
 
     assert report.deleted == 1
-    row = rows(db, "SELECT * FROM activities WHERE strava_id = ?", [gone["id"]])[0]
+    row = list(db.query("SELECT * FROM activities WHERE strava_id = ?", [gone["id"]]))[0]
     assert row["deleted"] == 1
     assert row["local_date"] in report.changed_dates
     assert [s.status for s in fake.seen if s.path == f"/api/v3/activities/{gone['id']}"] == [404]
@@ -118,9 +119,8 @@ def test_weekly_relist_finds_old_deletions_and_edits_beyond_the_overlap(fake, cf
     # within the week: only the 7-day overlap is listed, old changes are not seen yet
     mark_athlete_checked(db, now + timedelta(days=3))
     strava_sync.run(db, cfg, now + timedelta(days=3))
-    assert rows(db, "SELECT deleted FROM activities WHERE strava_id = ?", [acts[3]["id"]]) == [
-        {"deleted": 0}
-    ]
+    sql = "SELECT deleted FROM activities WHERE strava_id = ?"
+    assert list(db.query(sql, [acts[3]["id"]])) == [{"deleted": 0}]
     fake.clear_log()
     later = now + timedelta(days=7, minutes=1)
     mark_athlete_checked(db, later)
@@ -129,10 +129,8 @@ def test_weekly_relist_finds_old_deletions_and_edits_beyond_the_overlap(fake, cf
     after_values = [int(s.query["after"]) for s in fake.seen if "after" in s.query]
     assert int((later - timedelta(days=90)).timestamp()) in after_values
     assert report.deleted == 1
-    assert rows(db, "SELECT deleted FROM activities WHERE strava_id = ?", [acts[3]["id"]]) == [
-        {"deleted": 1}
-    ]
-    assert rows(db, "SELECT sport FROM activities WHERE strava_id = ?", [acts[5]["id"]]) == [
+    assert list(db.query(sql, [acts[3]["id"]])) == [{"deleted": 1}]
+    assert list(db.query("SELECT sport FROM activities WHERE strava_id = ?", [acts[5]["id"]])) == [
         {"sport": "walking"}
     ]
     assert state(db, "strava.relist_at") == utc_iso(later)
@@ -147,7 +145,7 @@ def test_a_backfill_bigger_than_a_days_limit_finishes_over_days_without_a_429(tm
         start = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
         runs_every_day(fake, start - timedelta(days=1600), 1500)
         authorize(db, fake)
-        set_state(db, strava_sync.K_ATHLETE_AT, utc_iso(start + timedelta(days=30)))
+        set_state(db, Key.ATHLETE_AT, utc_iso(start + timedelta(days=30)))
         now, cycles, messages = start, 0, []
         while cycles < 40:
             cycles += 1

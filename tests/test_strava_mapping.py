@@ -8,18 +8,11 @@ import pytest
 from fakes.strava_server import load_examples
 
 from calfsync.config import validate
-from calfsync.ingest import strava as strava_sync
-from calfsync.sources.strava.mapping import (
-    RateInfo,
-    StravaBudgetExhausted,
-    StravaMalformed,
-    gear_row,
-    next_quarter_hour,
-    next_utc_midnight,
-    route_url,
-    sport_of,
-    to_activity,
-)
+from calfsync.sources.strava.client import route_url
+from calfsync.sources.strava.errors import StravaBudgetExhausted, StravaMalformed
+from calfsync.sources.strava.mapping import gear_row, sport_of, to_activity
+from calfsync.sources.strava.rate import RateInfo, next_quarter_hour, next_utc_midnight
+from calfsync.sources.strava.tokens import configured, credentials
 
 
 def summary(**fields):
@@ -159,28 +152,28 @@ def test_rate_headers_budget_and_carry_over():
 
 def test_configured_reads_the_secret_from_a_file_or_systemd_credentials(tmp_path):
     base = {"client_id": "4242"}
-    assert not strava_sync.configured(validate({"strava": base}), env={})
+    assert not configured(validate({"strava": base}), env={})
     secret_file = tmp_path / "secret"
     secret_file.write_text("s3cr3t-value\n")
     cfg = validate({"strava": {**base, "client_secret_file": str(secret_file)}})
-    assert strava_sync.configured(cfg, env={})
-    assert strava_sync.credentials(cfg, env={}) == (4242, "s3cr3t-value")
+    assert configured(cfg, env={})
+    assert credentials(cfg, env={}) == (4242, "s3cr3t-value")
     creds = tmp_path / "creds"
     creds.mkdir()
     (creds / "strava_client_secret").write_text("from-systemd\n")
     cfg = validate({"strava": base})
-    assert strava_sync.credentials(cfg, env={"CREDENTIALS_DIRECTORY": str(creds)}) == (
+    assert credentials(cfg, env={"CREDENTIALS_DIRECTORY": str(creds)}) == (
         4242,
         "from-systemd",
     )
     (creds / "strava_client_secret").unlink()
     (creds / "calfsync_strava_client_secret").write_text("from-a-credentials-folder\n")
-    assert strava_sync.credentials(cfg, env={"CREDENTIALS_DIRECTORY": str(creds)}) == (
+    assert credentials(cfg, env={"CREDENTIALS_DIRECTORY": str(creds)}) == (
         4242,
         "from-a-credentials-folder",
     )
     off = validate({"strava": {**base, "client_secret": "x1234", "enabled": False}})
-    assert not strava_sync.configured(off, env={})
+    assert not configured(off, env={})
 
 
 @pytest.mark.parametrize(
