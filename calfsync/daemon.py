@@ -191,10 +191,9 @@ def daemon_config(cfg: Config) -> Config:
     A daemon scan sees a few new files at a time, and a process pool forked from a threaded
     daemon costs memory and risks inheriting held locks; set ``workers`` explicitly to parallelize.
     """
-    if cfg.section("fit").get("workers"):
+    if cfg.fit.workers:
         return cfg
-    data = {**cfg.data, "fit": {**cfg.data["fit"], "workers": 1}}
-    return Config(data=data, path=cfg.path, warnings=cfg.warnings)
+    return dataclasses.replace(cfg, fit=cfg.fit.replace(workers=1))
 
 
 def _release_memory() -> None:
@@ -389,7 +388,7 @@ class Daemon:
                 new.db_path,
                 self.cfg.db_path,
             )
-            new.data["database"]["path"] = str(self.cfg.db_path)
+            new = new.with_db_path(self.cfg.db_path)
         old, self.cfg = self.cfg, new
         self._ensure_inboxes(new)
         if self.scheduler is not None:
@@ -402,15 +401,15 @@ class Daemon:
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 
-        daemon = cfg.section("daemon")
-        hour, minute = (int(x) for x in daemon["nightly_at"].split(":"))
+        daemon = cfg.daemon
+        hour, minute = (int(x) for x in daemon.nightly_at.split(":"))
         triggers: dict[str, Any] = {
-            "fit": IntervalTrigger(seconds=daemon["scan_seconds"], timezone=UTC),
-            "deliver": IntervalTrigger(seconds=daemon["flush_seconds"], timezone=UTC),
+            "fit": IntervalTrigger(seconds=daemon.scan_seconds, timezone=UTC),
+            "deliver": IntervalTrigger(seconds=daemon.flush_seconds, timezone=UTC),
             "nightly": CronTrigger(hour=hour, minute=minute, timezone=cfg.timezone),
         }
         if strava_configured(cfg):
-            poll_s = cfg.section("strava")["poll_minutes"] * 60
+            poll_s = cfg.strava.poll_minutes * 60
             triggers["strava"] = IntervalTrigger(
                 seconds=poll_s, jitter=int(poll_s * STRAVA_JITTER_FRACTION) or None, timezone=UTC
             )
@@ -419,12 +418,12 @@ class Daemon:
     @staticmethod
     def _trigger_key(cfg: Config, job: str) -> Any:
         """What a job's schedule depends on, to reschedule only jobs whose settings changed."""
-        daemon = cfg.section("daemon")
+        daemon = cfg.daemon
         return {
-            "fit": daemon["scan_seconds"],
-            "deliver": daemon["flush_seconds"],
-            "nightly": (daemon["nightly_at"], cfg.section("athlete")["timezone"]),
-            "strava": (strava_configured(cfg), cfg.section("strava")["poll_minutes"]),
+            "fit": daemon.scan_seconds,
+            "deliver": daemon.flush_seconds,
+            "nightly": (daemon.nightly_at, cfg.athlete.timezone),
+            "strava": (strava_configured(cfg), cfg.strava.poll_minutes),
         }[job]
 
     def _schedule(self, cfg: Config, *, first: bool, old: Config | None = None) -> None:

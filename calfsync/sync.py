@@ -208,7 +208,7 @@ def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime, *, force: boo
     from .notify import outbox
 
     def work() -> Any:
-        if cfg.section("notify").get("reply_topic"):
+        if cfg.notify.reply_topic:
             from .notify import replies
 
             if replies.poll(db, cfg, now):  # soreness answers can start or end a P1 episode

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..config import SPEC, Config, load_config
+from ..config import SECTIONS, Config, load_config
 
 
 def _load(obj: Any, file: str | None) -> Config:
@@ -33,8 +33,6 @@ def validate_cmd(obj: Any, file: str | None) -> None:
     click.echo(f"  database: {cfg.db_path}")
     click.echo(f"  inboxes:  {', '.join(str(p) for p in cfg.inboxes)}")
     click.echo(f"  channels: {channels}")
-    for warning in cfg.warnings:
-        click.echo(f"  warning: {warning}")
 
 
 @config_group.command("show")
@@ -46,7 +44,7 @@ def show_cmd(obj: Any, file: str | None, as_json: bool) -> None:
     from ..secrets import redact_mapping
 
     cfg = _load(obj, file)
-    data = redact_mapping(cfg.data)
+    data = redact_mapping(cfg.as_dict())
     if as_json:
         click.echo(
             json.dumps({"path": str(cfg.path) if cfg.path else None, "config": data}, indent=2)
@@ -63,7 +61,7 @@ def show_cmd(obj: Any, file: str | None, as_json: bool) -> None:
 def dump_toml(data: dict[str, Any]) -> str:
     """Write the configuration as TOML (the subset calfsync uses). Unset keys become comments."""
     lines: list[str] = []
-    for section in [*SPEC, *(s for s in data if s not in SPEC)]:
+    for section in [*SECTIONS, *(s for s in data if s not in SECTIONS)]:
         table = data.get(section)
         if not isinstance(table, dict):
             continue

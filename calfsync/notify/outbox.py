@@ -94,7 +94,7 @@ def enqueue(db: sqlite_utils.Database, cfg: Config, alert_ids: list[int], now: d
     if not alert_ids:
         return 0
     channels = enabled_channels(cfg)
-    window = timedelta(hours=float(cfg.section("notify")["push_window_hours"]))
+    window = timedelta(hours=float(cfg.notify.push_window_hours))
     oldest_start = utc_iso(now - window)
     oldest_date = policy.local_day(now - window, cfg.timezone)
     written = 0
@@ -247,7 +247,7 @@ def _client(chan: dict[str, Any]) -> httpx.Client:
 def _reply_topic(cfg: Config, chan: dict[str, Any]) -> str | None:
     if chan["type"] != "ntfy":
         return None
-    return cfg.section("notify").get("reply_topic") or None
+    return cfg.notify.reply_topic or None
 
 
 def _dedupe_key(chan: dict[str, Any], claimed: list[dict[str, Any]]) -> str:
@@ -275,7 +275,7 @@ def _claim_next(
     """Claim the next push (one bundle or one unbundled row) atomically, or None."""
     params = {"now": utc_iso(now), "force": 1 if force else 0}
     tz = cfg.timezone
-    notify = cfg.section("notify")
+    notify = cfg.notify
     with write_tx(db):
         cursor = db.execute(
             f"""SELECT o.id, o.channel FROM notify_outbox o
@@ -293,12 +293,12 @@ def _claim_next(
             report.dead += len(orphans)
             alert_store.refresh_pushed(db, orphans)
             due = [r for r in due if r["channel"] in channels]
-        quiet_end = policy.quiet_until(now, notify.get("quiet_hours"), tz)
+        quiet_end = policy.quiet_until(now, notify.quiet_hours, tz)
         if quiet_end is not None:
             report.deferred += _defer(db, [r["id"] for r in due], quiet_end)
             return None
         today = policy.local_day(now, tz)
-        cap = int(notify.get("daily_cap") or 0)
+        cap = notify.daily_cap
         for chan_name in dict.fromkeys(r["channel"] for r in due):
             ids = [r["id"] for r in due if r["channel"] == chan_name]
             if channels[chan_name]["type"] in UNBUNDLED_TYPES or cap <= 0:
