@@ -12,10 +12,10 @@ import json
 import logging
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from typing import Any
 
 import sqlite_utils
 
+from ..config import Config
 from ..model import parse_utc
 from ..rules import Finding
 from ..rules.engine import Ledger
@@ -37,14 +37,14 @@ def load_ledger(db: sqlite_utils.Database) -> Ledger:
     return ledger
 
 
-def push_state(f: Finding, mode: str, now: datetime, cfg: Any) -> str:
+def push_state(f: Finding, mode: str, now: datetime, cfg: Config) -> str:
     """'pending' only in push mode for a run that started within the push window of ``now``
     (P1: a report dated within it); 'imported' for imports; 'history' otherwise."""
     if mode == "import":
         return "imported"
     if mode != "push":
         return "history"
-    window = timedelta(hours=float(cfg.section("notify").get("push_window_hours", 72)))
+    window = timedelta(hours=float(cfg.notify.push_window_hours))
     if f.run_start:
         moment = parse_utc(f.run_start)
     else:

@@ -7,10 +7,10 @@ database; this module turns rows into their :class:`~calfsync.rules.history.Hist
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import sqlite_utils
 
+from ..config import Config
 from ..rules.history import History, Run, Shoe, day_of
 
 RUN_COLUMNS = (
@@ -19,14 +19,14 @@ RUN_COLUMNS = (
 )
 
 
-def load_history(db: sqlite_utils.Database, cfg: Any) -> History:
+def load_history(db: sqlite_utils.Database, cfg: Config) -> History:
     """Runs (not deleted), shoes and the soreness log, as the rules read them.
 
     Heart-rate histograms are read only when a max heart rate is configured, laps only when
     WU is enabled: nothing else reads them.
     """
-    max_hr = cfg.section("athlete").get("max_heart_rate")
-    params = cfg.section("rules")
+    max_hr = cfg.athlete.max_heart_rate
+    params = cfg.rules
     want_laps = bool(params.get("WU", {}).get("enabled"))
     return History(
         runs=_runs(db, max_hr, want_laps),
