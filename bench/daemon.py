@@ -14,7 +14,6 @@ import argparse
 import os
 import random
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from daemon_support import drop_file, fit_run  # noqa: E402
+from daemon_support import count, drop_file, fit_run  # noqa: E402
 
 ENTRY = Path(sys.executable).parent / "calfsync"  # the installed console script
 CALFSYNC = [str(ENTRY)] if ENTRY.exists() else [sys.executable, "-m", "calfsync"]
@@ -102,18 +101,6 @@ def rss_mb(pid: int) -> float:
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def count(db: Path, sql: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
 
 
 def idle(folder: Path, window_s: float, scan_s: int) -> tuple[float, float, float]:

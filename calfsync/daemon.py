@@ -7,55 +7,53 @@ Jobs (all in one worker thread, so they never overlap; each coalesces missed run
 - ``deliver``  every ``[daemon] flush_seconds``: deliver due pushes (retries, quiet hours);
 - ``nightly``  at ``[daemon] nightly_at`` in the athlete's time zone: window rules for today.
 
-One daemon per database: an exclusive ``flock`` on ``<db>.lock`` next to the database. Signals
-are taken by a dedicated thread with ``sigwait`` (never inside a job): SIGTERM and SIGINT let the
-current step finish and exit 0; SIGHUP reloads the configuration. Under systemd it speaks
-sd_notify (READY, STATUS with the last step's summary, WATCHDOG, STOPPING).
+What a job does is :mod:`calfsync.sync`'s (``sync.JOBS``): its steps, their reports and the
+record of their outcome. This module only schedules the jobs, and handles signals, the
+watchdog, reloads and the lock. One daemon per database: an exclusive ``flock`` on
+``<db>.lock`` next to the database. Signals are taken by a dedicated thread (never inside a
+job), whichever thread the kernel hands them to: SIGTERM and SIGINT let the current step finish
+and exit 0; SIGHUP reloads the configuration. Under systemd it speaks sd_notify (READY, STATUS
+with the last step's summary, WATCHDOG, STOPPING).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import errno
 import fcntl
 import functools
+import gc
 import logging
 import os
 import random
 import signal
-import sqlite3
-import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from . import sync
 from .config import Config
 from .errors import CalfsyncError
-from .model import utc_iso
+from .ingest import strava as strava_sync
+from .model import parse_utc, utc_iso
 from .sdnotify import Notifier
-from .store.db import database_error, is_busy
+from .store.db import write_tx
+from .store.state import get_state, set_state
 
 log = logging.getLogger(__name__)
 
-JOBS = ("fit", "strava", "deliver", "nightly")
+JOBS = tuple(sync.JOBS)  # the scheduled jobs: fit, strava, deliver, nightly
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 HANDLED_SIGNALS = STOP_SIGNALS | {signal.SIGHUP}
 STOP_GRACE_S = 25.0  # a step still running after this long is abandoned at shutdown
 STEP_HUNG_S = 3600.0  # a step running longer than this stops the watchdog pings
 STRAVA_JITTER_FRACTION = 0.1
 NEXT_RUN_KEY = "daemon.next.{job}"
-LOG_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
-# Third-party loggers that are chatty at INFO (httpx logs every request URL).
-QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore", "stravalib", "urllib3", "requests")
 
 
 # --------------------------------------------------------------------------- the lock
@@ -120,52 +118,6 @@ def daemon_pid(db_path: Path) -> int | None:
         return None
 
 
-# --------------------------------------------------------------------------- logging
-
-
-class _LineFormatter(logging.Formatter):
-    """``LEVEL logger: message``; with a syslog priority prefix when stderr is journald's,
-    so ``journalctl -p warning`` works, and a timestamp when it is not (journald adds its own).
-    """
-
-    PRIORITY = {
-        logging.DEBUG: 7,
-        logging.INFO: 6,
-        logging.WARNING: 4,
-        logging.ERROR: 3,
-        logging.CRITICAL: 2,
-    }
-
-    def __init__(self, journal: bool) -> None:
-        super().__init__("%(levelname)s %(name)s: %(message)s")
-        self.journal = journal
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record).replace("\n", " | ")
-        if self.journal:
-            return f"<{self.PRIORITY.get(record.levelno, 6)}>{line}"
-        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"{stamp} {line}"
-
-
-def setup_logging(level: str = "info", env: Mapping[str, str] | None = None) -> None:
-    """Plain lines on stderr with levels, secrets redacted; replaces earlier handlers."""
-    from .secrets import RedactingFilter, install_log_redaction
-
-    env = os.environ if env is None else env
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LineFormatter(journal=bool(env.get("JOURNAL_STREAM"))))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(LOG_LEVELS.get(level, logging.INFO))
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    install_log_redaction()
-
-
 # --------------------------------------------------------------------------- the daemon
 
 
@@ -180,8 +132,6 @@ class StepResult:
 
 def strava_configured(cfg: Config) -> bool:
     """True when the Strava job should be scheduled (enabled, with a client id and secret)."""
-    from .ingest import strava as strava_sync
-
     return strava_sync.configured(cfg)
 
 
@@ -199,8 +149,6 @@ def daemon_config(cfg: Config) -> Config:
 def _release_memory() -> None:
     """Give memory freed by a step back to the system (a daemon sits idle between steps):
     collect cycles, then glibc's ``malloc_trim``. A no-op where libc has no malloc_trim."""
-    import gc
-
     gc.collect()
     trim = _malloc_trim()
     if trim is not None:
@@ -210,43 +158,35 @@ def _release_memory() -> None:
 @functools.cache
 def _malloc_trim() -> Any:
     try:
-        import ctypes
-
         return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
         return None
 
 
-def _describe(result: Any) -> str:
-    """A short, secret-free summary of what a step returned."""
-    if result is None or _idle(result):
-        return "nothing to do"
-    for attr in ("summary", "line"):
-        fn = getattr(result, attr, None)
-        if callable(fn):
-            return str(fn())
-    if isinstance(result, list | tuple | set):
-        return f"{len(result)} new alert(s)"
-    if dataclasses.is_dataclass(result):
-        counts = dataclasses.asdict(result)  # type: ignore[arg-type]
-        return ", ".join(f"{k} {v}" for k, v in counts.items() if _is_count(v) and v) or "done"
-    return str(result)
+def take_signals() -> int:
+    """Make the stop and reload signals reach the daemon whichever thread the kernel hands them
+    to; returns the read end of a pipe on which each one arrives as its number (one byte).
+
+    A thread started before this runs (by an import: once numpy is importable, sqlite-utils
+    imports it and OpenBLAS starts a thread) has the signals unblocked, and with the default
+    action a SIGTERM handed to it kills the process mid-step. So each signal gets a handler: its
+    C part, in whatever thread receives the signal, writes the number to the pipe
+    (``signal.set_wakeup_fd``); the Python part does nothing. And the signals are blocked in the
+    calling (main) thread, so every thread started later inherits the block: only the signal
+    thread, which unblocks them for itself, and threads older than this call may receive them.
+    Call from the main thread.
+    """
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    os.set_blocking(write_fd, False)
+    for signum in HANDLED_SIGNALS:
+        signal.signal(signum, _noted_on_the_pipe)
+    signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    return read_fd
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _idle(result: Any) -> bool:
-    """True for a step report whose counts are all zero (logged at debug, not info)."""
-    if isinstance(result, list | tuple | set):
-        return not result
-    if not dataclasses.is_dataclass(result) or getattr(result, "state", "ok") != "ok":
-        return False
-    values = [getattr(result, f.name) for f in dataclasses.fields(result)]
-    counts = [v for v in values if _is_count(v)]
-    lists = [v for v in values if isinstance(v, list | dict | set)]
-    return bool(counts) and not any(counts) and not any(lists)
+def _noted_on_the_pipe(_signum: int, _frame: Any) -> None:
+    """The Python part of the handler: nothing, the signal thread reads the pipe."""
 
 
 class Daemon:
@@ -273,22 +213,22 @@ class Daemon:
     # ---- lifecycle
 
     def run(self) -> int:
-        """Run until SIGTERM/SIGINT. Returns the exit code (0 after an orderly stop)."""
+        """Run until SIGTERM/SIGINT. Returns the exit code (0 after an orderly stop).
+
+        Call from the main thread: it takes the signals (:func:`take_signals`).
+        """
+        # APScheduler is imported here, not at the top: it takes about 0.13 s (measured with
+        # -X importtime), which ``status`` and ``doctor``, importing this module for the lock,
+        # would pay for nothing.
         from apscheduler.events import EVENT_SCHEDULER_STARTED
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        from . import sync  # noqa: F401 - fail at start, not at the first step, if broken
-
+        signals = take_signals()
         self._lock_handle = acquire_lock(self.cfg.db_path)
         try:
             self._check_database()
             self._ensure_inboxes(self.cfg)
-            # Block the signals before any thread starts: every thread inherits the mask and
-            # only the signal thread takes them, so no handler ever runs inside a job or a lock.
-            # They stay blocked until the process exits: a late signal cannot cut short an
-            # orderly exit.
-            signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
             self.scheduler = BlockingScheduler(
                 executors={"default": ThreadPoolExecutor(1, {"thread_name_prefix": "step"})},
                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -296,7 +236,8 @@ class Daemon:
             )
             self._schedule(self.cfg, first=True)
             self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)
-            threading.Thread(target=self._signal_loop, name="signals", daemon=True).start()
+            signal_thread = functools.partial(self._signal_loop, signals)
+            threading.Thread(target=signal_thread, name="signals", daemon=True).start()
             if self.notifier.watchdog_interval_s:
                 threading.Thread(target=self._watchdog_loop, name="watchdog", daemon=True).start()
             log.info(
@@ -347,9 +288,11 @@ class Daemon:
 
     # ---- signals and watchdog
 
-    def _signal_loop(self) -> None:
+    def _signal_loop(self, signals: int) -> None:
+        """Act on each signal number that :func:`take_signals`' pipe delivers."""
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)  # the one thread taking them
         while True:
-            signum = signal.sigwait(HANDLED_SIGNALS)
+            signum = os.read(signals, 1)[0]
             if signum == signal.SIGHUP:
                 self.reload()
                 continue
@@ -445,7 +388,7 @@ class Daemon:
                 continue
             first_run = self._first_run(job, now, cfg)
             self.scheduler.add_job(
-                self._run_step, trigger, args=[job], id=job, name=job, next_run_time=first_run
+                self._run_job, trigger, args=[job], id=job, name=job, next_run_time=first_run
             )
 
     def _first_run(self, job: str, now: datetime, cfg: Config) -> datetime | None:
@@ -461,92 +404,32 @@ class Daemon:
 
     # ---- steps
 
-    def _run_step(self, job: str) -> None:
-        """One scheduled job: runs in the single worker thread, never raises."""
+    def _run_job(self, job: str) -> None:
+        """One scheduled job, in the single worker thread: :func:`calfsync.sync.run_job` runs
+        its steps and records their outcome; this keeps the latest for STATUS and the log."""
         if self.stopping.is_set():
             return
         with self._step_lock:
             if self.stopping.is_set():
                 return
             self._current = (job, time.monotonic())
-            cfg = self.cfg
             now = datetime.now(UTC)
-            db = None
-            summary = ""
-            locked = False
             try:
-                db = self._open_db(cfg)
-                summary = self._dispatch(job, db, cfg, now)
-                self.results[job] = StepResult(True, now, summary)
-                log.log(
-                    logging.DEBUG if summary == "nothing to do" else logging.INFO,
-                    "%s: %s",
-                    job,
-                    summary,
-                )
-            except CalfsyncError as exc:
-                self._failed(db, job, now, str(exc))
-            except sqlite3.Error as exc:  # disk full, lock held, read-only: name the fix
-                locked = is_busy(exc)
-                self._failed(
-                    None if locked else db, job, now, str(database_error(exc, cfg.db_path))
-                )
-            except Exception as exc:  # noqa: BLE001 - a failing step must not stop the daemon
-                log.debug("%s step traceback", job, exc_info=True)
-                self._failed(db, job, now, f"{exc.__class__.__name__}: {exc}")
+                report = sync.run_job(self.cfg, job, now, then=self._write_next_runs)
             finally:
-                if db is not None:
-                    if not locked:  # with another writer holding the lock this would wait again
-                        self._write_next_runs(db)
-                    db.close()
                 self._current = None
-                # Idle steps allocate next to nothing; start-up and real work do.
-                if summary != "nothing to do" or job not in self.results_seen:
-                    self.results_seen.add(job)
-                    _release_memory()
-            self.notifier.status(self.status_line())
-
-    def _dispatch(self, job: str, db: Any, cfg: Config, now: datetime) -> str:
-        from . import sync
-
-        if job == "fit":
-            scanned = sync.scan_fit(db, cfg, now)
-            return self._evaluate_and_deliver(sync, db, cfg, now, _describe(scanned))
-        if job == "strava":
-            polled = sync.poll_strava(db, cfg, now)  # logs Strava's own problems itself
-            return self._evaluate_and_deliver(sync, db, cfg, now, _describe(polled))
-        if job == "deliver":
-            return _describe(sync.deliver(db, cfg, now))
-        if job == "nightly":
-            return _describe(sync.nightly(db, cfg, now))
-        raise ValueError(f"unknown job {job}")
-
-    @staticmethod
-    def _evaluate_and_deliver(sync: Any, db: Any, cfg: Config, now: datetime, what: str) -> str:
-        alert_ids = sync.evaluate_pending(db, cfg, now)
-        if not alert_ids:
-            return what
-        delivered = sync.deliver(db, cfg, now)  # a fresh alert goes out now, not at the next tick
-        return f"{what}; {len(alert_ids)} new alert(s); pushes: {_describe(delivered)}"
-
-    def _failed(self, db: Any, job: str, now: datetime, message: str) -> None:
-        from .secrets import redact
-
-        message = redact(message)
-        self.results[job] = StepResult(False, now, message)
-        log.error("%s step failed: %s", job, message)
-        if db is not None:
-            from .store.db import set_state
-
-            try:
-                set_state(db, f"cycle.{job}.last_error", message)
-            except Exception as exc:  # noqa: BLE001 - the database itself may be the problem
-                log.warning("cannot record the failure of %s: %s", job, exc)
+            line = report.line()
+            self.results[job] = StepResult(report.ok, now, line)
+            if report.ok:
+                log.log(logging.DEBUG if report.idle else logging.INFO, "%s: %s", job, line)
+            # Idle steps allocate next to nothing; start-up and real work do.
+            if not report.idle or job not in self.results_seen:
+                self.results_seen.add(job)
+                _release_memory()
+        self.notifier.status(self.status_line())
 
     def _write_next_runs(self, db: Any) -> None:
         """Publish each job's next run in ``state`` (``daemon.next.<job>``) for ``status``."""
-        from .store.db import set_state, write_tx
-
         try:
             with write_tx(db):
                 for job in JOBS:
@@ -569,24 +452,15 @@ class Daemon:
 
     # ---- database and inboxes
 
-    @staticmethod
-    def _open_db(cfg: Config) -> Any:
-        """A fresh connection per step, in the step's thread: the daemon holds none while idle."""
-        from .store.db import open_db
-
-        return open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
-
     def _check_database(self) -> None:
         """Create and migrate the database (or raise with the fix), and keep this connection
         open while the daemon runs: with a connection open the ``-wal`` and ``-shm`` files stay,
         which a runner's read-only reader (``?mode=ro``, no write access to the folder) needs."""
-        self._keeper = self._open_db(self.cfg)
+        self._keeper = sync.connect(self.cfg)
 
-    def _state_time(self, key: str, cfg: Config) -> datetime | None:
-        from .model import parse_utc
-        from .store.db import get_state
-
-        db = self._open_db(cfg)
+    @staticmethod
+    def _state_time(key: str, cfg: Config) -> datetime | None:
+        db = sync.connect(cfg)
         try:
             value = get_state(db, key)
         finally:

@@ -1,29 +1,44 @@
-"""One sync cycle: the only place that strings the stages together.
+"""The sync cycle's steps, and the one runner that runs them.
 
 sources -> store -> evaluate rules -> enqueue pushes (same transaction as the alerts) -> deliver.
-Every step is idempotent and records its outcome in the ``state`` table
-(``cycle.<step>.last_run`` / ``last_ok`` / ``last_error``), which ``status`` reads. A cycle killed
-at any instant and run again loses and duplicates nothing: activities and the dates they dirty
-are written in one transaction, and alerts and their pushes in another.
+Each step is one function of ``(db, cfg, now)`` returning a typed report: :func:`scan_fit`,
+:func:`poll_strava`, :func:`read_replies`, :func:`evaluate`, :func:`deliver` and :func:`nightly`.
+:func:`run_steps` is the only place that runs them: it records each outcome in the ``state``
+table (``cycle.<step>.last_run`` / ``last_ok`` / ``last_error``, redacted), which ``status``
+reads, and logs a failure. A step that fails lets the next ones run, unless the database itself
+is the problem. ``calfsync sync`` runs :data:`CYCLE` once (:func:`run_cycle`); the daemon runs
+one of :data:`JOBS` at a time (:func:`run_job`).
+
+Every step is idempotent: a cycle killed at any instant and run again loses and duplicates
+nothing. Activities and the dates they dirty are written in one transaction, and alerts and
+their pushes in another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from .config import Config
+from .errors import CalfsyncError
+from .ingest import strava as strava_sync
+from .ingest.fit import ImportSummary, scan_inboxes
+from .ingest.strava import StravaReport
 from .model import utc_iso
-from .notify import outbox
+from .notify import outbox, replies
+from .notify.outbox import DeliveryReport
 from .rules import engine
 from .rules.history import day_of
+from .secrets import redact
 from .store import alerts as alert_store
 from .store.activities import take_dirty
 from .store.db import (
@@ -31,37 +46,88 @@ from .store.db import (
     database_path,
     is_busy,
     is_database_problem,
-    set_state,
+    open_db,
     write_tx,
 )
 from .store.gear import assign_gear_by_date
 from .store.history import load_history
+from .store.state import set_state
 
 log = logging.getLogger(__name__)
 
-STEPS = ("fit", "strava", "evaluate", "deliver", "nightly")
+
+@dataclass
+class EvaluateReport:
+    """The alerts one evaluation made, by id in the order made."""
+
+    alert_ids: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{len(self.alert_ids)} new alert(s)"
+
+
+@dataclass
+class RepliesReport:
+    """How many soreness answers from the phone one read of the reply topic recorded."""
+
+    answers: int = 0
+
+    def line(self) -> str:
+        return f"{self.answers} soreness answer(s)"
+
+
+StepReport = ImportSummary | StravaReport | EvaluateReport | RepliesReport | DeliveryReport
 
 
 @dataclass
 class CycleReport:
-    """What one cycle did; ``errors`` maps a step to the message a person reads."""
+    """What a run of steps did; ``errors`` maps a step to the message a person reads."""
 
-    fit: Any = None
-    strava: Any = None
+    fit: ImportSummary | None = None
+    strava: StravaReport | None = None
     alert_ids: list[int] = field(default_factory=list)
-    delivery: Any = None
+    delivery: DeliveryReport | None = None
+    replies: RepliesReport | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, StepReport] = field(default_factory=dict)  # steps that ran, in order
+    database_busy: bool = False  # another writer held the lock: nothing more was written
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def idle(self) -> bool:
+        """True when no step failed and none did anything (the daemon logs that at debug)."""
+        return self.ok and all(is_idle(r) for r in self.reports.values())
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """The errors that fail ``calfsync sync``: pushes and phone replies a step could not
+        handle wait in the outbox or on the reply topic for the next cycle."""
+        return {k: v for k, v in self.errors.items() if k not in ("deliver", "replies")}
+
+    def add(self, name: str, report: StepReport) -> None:
+        """Keep the report of step ``name``."""
+        self.reports[name] = report
+        if isinstance(report, ImportSummary):
+            self.fit = report
+        elif isinstance(report, StravaReport):
+            self.strava = report
+        elif isinstance(report, EvaluateReport):
+            self.alert_ids.extend(report.alert_ids)
+        elif isinstance(report, DeliveryReport):
+            self.delivery = report
+        else:
+            self.replies = report
+
     def summary(self) -> str:
+        """The line ``calfsync sync`` prints."""
         parts = []
         if self.fit is not None:
             parts.append(f"fit: {self.fit.line()}")
         if self.strava is not None:
-            parts.append(f"strava: {getattr(self.strava, 'message', '') or self.strava.state}")
+            parts.append(f"strava: {self.strava.message or self.strava.state}")
         parts.append(f"new alerts: {len(self.alert_ids)}")
         if self.delivery is not None:
             d = self.delivery
@@ -72,59 +138,80 @@ class CycleReport:
         parts.extend(f"{step} failed: {msg}" for step, msg in self.errors.items())
         return "; ".join(parts)
 
-
-def _step(db: sqlite_utils.Database, name: str, now: datetime, fn: Callable[[], Any]) -> Any:
-    """Run one step, recording when it ran and whether it succeeded."""
-    set_state(db, f"cycle.{name}.last_run", utc_iso(now))
-    result = fn()
-    set_state(db, f"cycle.{name}.last_ok", utc_iso(now))
-    set_state(db, f"cycle.{name}.last_error", None)
-    return result
+    def line(self) -> str:
+        """A short, secret-free line for the daemon's log and ``STATUS=``: what the steps did
+        (``nothing to do`` when nothing), then what failed."""
+        done = [describe(r) for r in self.reports.values() if not is_idle(r)]
+        failed = [f"{step}: {msg}" for step, msg in self.errors.items()]
+        return "; ".join(done + failed) or "nothing to do"
 
 
-def _record_failure(db: sqlite_utils.Database, name: str, exc: BaseException) -> str:
-    message = failure_message(db, exc)
-    log.error("%s step failed: %s", name, message)
-    if not is_busy(exc):  # with the lock held by another writer, recording would wait again
-        _try_set_state(db, f"cycle.{name}.last_error", message)
-    return message
+def describe(report: StepReport) -> str:
+    """What a step did, in a few words."""
+    if isinstance(report, DeliveryReport):
+        counts = dataclasses.asdict(report)
+        return "pushes: " + (
+            ", ".join(f"{k} {v}" for k, v in counts.items() if _is_count(v) and v) or "done"
+        )
+    return report.line()
 
 
-def failure_message(db: sqlite_utils.Database, exc: BaseException) -> str:
-    """The message a person reads for a failed step: SQLite errors name their fix."""
-    if isinstance(exc, sqlite3.Error):
-        return str(database_error(exc, database_path(db)))
-    return str(exc) or exc.__class__.__name__
+def is_idle(report: StepReport) -> bool:
+    """True for a report whose counts are all zero and lists empty (logged at debug only)."""
+    if getattr(report, "state", "ok") != "ok":
+        return False
+    values = [getattr(report, f.name) for f in dataclasses.fields(report)]
+    counts = [v for v in values if _is_count(v)]
+    lists = [v for v in values if isinstance(v, list | dict | set)]
+    return not any(counts) and not any(lists)
 
 
-def _try_set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
-    """Record state when the database lets us; a full disk or a lock must not hide the error
-    that caused it."""
-    try:
-        set_state(db, key, value)
-    except sqlite3.Error as exc:
-        log.warning("cannot record %s in the database: %s", key, exc)
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
+# --------------------------------------------------------------------------- the steps
+
+
+def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> ImportSummary:
     """Import new or changed files from the ``[fit] inbox`` folders."""
-    from .ingest.fit import scan_inboxes
-
-    return _step(db, "fit", now, lambda: scan_inboxes(db, cfg, now=now))
+    return scan_inboxes(db, cfg, now=now)
 
 
-def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Any:
-    """Pull new activities from Strava when it is configured; None otherwise."""
-    from .ingest import strava as strava_sync
-
-    if not strava_sync.configured(cfg):
-        return None
-    report = _step(db, "strava", now, lambda: strava_sync.run(db, cfg, now))
+def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:
+    """Pull new activities from Strava, and queue the push a Strava problem owes the runner."""
+    report = strava_sync.run(db, cfg, now)
     with write_tx(db):
         notice = strava_sync.take_notice(db)
         if notice:
             queue_notice(db, cfg, now, "STRAVA", "Strava needs you", notice)
     return report
+
+
+def read_replies(db: sqlite_utils.Database, cfg: Config, now: datetime) -> RepliesReport:
+    """Record the phone's soreness answers from the reply topic. Each marks its own day for
+    evaluation (an answer can start or end a P1 episode): the evaluate step that follows
+    judges it."""
+    return RepliesReport(replies.poll(db, cfg, now))
+
+
+def evaluate(db: sqlite_utils.Database, cfg: Config, now: datetime) -> EvaluateReport:
+    """Judge the dates whose data changed; alerts and their pushes in one transaction."""
+    return EvaluateReport(evaluate_pending(db, cfg, now))
+
+
+def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryReport:
+    """Deliver due pushes from the outbox (retries, the end of quiet hours, the next day's cap)."""
+    return outbox.deliver_due(db, cfg, now)
+
+
+def nightly(db: sqlite_utils.Database, cfg: Config, now: datetime) -> EvaluateReport:
+    """Re-evaluate today's window rules (a week's rise can cross a threshold with no new run)."""
+    return EvaluateReport(evaluate_pending(db, cfg, now, extra_dates={_today(cfg, now)}))
+
+
+def _today(cfg: Config, now: datetime) -> str:
+    return now.astimezone(cfg.timezone).date().isoformat()
 
 
 def queue_notice(
@@ -200,67 +287,161 @@ def evaluate_pending(
                 outbox.enqueue(db, cfg, alert_ids, now)
             return alert_ids
 
-    return _step(db, "evaluate", now, work)
+    return work()
 
 
-def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime, *, force: bool = False) -> Any:
-    """Deliver due pushes from the outbox (and read phone replies when configured)."""
-    from .notify import outbox
-
-    def work() -> Any:
-        if cfg.notify.reply_topic:
-            from .notify import replies
-
-            if replies.poll(db, cfg, now):  # soreness answers can start or end a P1 episode
-                today = now.astimezone(cfg.timezone).date().isoformat()
-                evaluate_pending(db, cfg, now, extra_dates={today})
-        return outbox.deliver_due(db, cfg, now, force=force)
-
-    return _step(db, "deliver", now, work)
+# --------------------------------------------------------------------------- the runner
 
 
-def nightly(db: sqlite_utils.Database, cfg: Config, now: datetime) -> list[int]:
-    """Re-evaluate today's window rules (a week's rise can cross a threshold with no new run)."""
-    today = now.astimezone(cfg.timezone).date().isoformat()
-    result = evaluate_pending(db, cfg, now, extra_dates={today})
-    set_state(db, "cycle.nightly.last_ok", utc_iso(now))
-    return result
+@dataclass(frozen=True)
+class Step:
+    """A step's work, and whether the configuration asks for the step at all: a step left out
+    runs and records nothing."""
+
+    name: str
+    work: Callable[[sqlite_utils.Database, Config, datetime], StepReport]
+    wanted: Callable[[Config], bool] = lambda _cfg: True
 
 
-def run_cycle(
-    db: sqlite_utils.Database,
-    cfg: Config,
-    now: datetime,
-    *,
-    sources: tuple[str, ...] = ("fit", "strava"),
-    deliver_pushes: bool = True,
-) -> CycleReport:
-    """Pull every source, store, evaluate, enqueue and deliver. One failing source never stops
-    the others; its error is recorded for ``status`` and returned in the report."""
+def _replies_wanted(cfg: Config) -> bool:
+    return bool(cfg.notify.reply_topic)
+
+
+REGISTRY: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step("fit", scan_fit),
+        Step("strava", poll_strava, strava_sync.configured),
+        Step("evaluate", evaluate),
+        Step("deliver", deliver),
+        Step("nightly", nightly),
+        Step("replies", read_replies, _replies_wanted),
+    )
+}
+STEPS: tuple[str, ...] = tuple(REGISTRY)  # every step that records cycle.<step>.* (status)
+
+
+def _always(_report: CycleReport) -> bool:
+    return True
+
+
+def _made_alerts(report: CycleReport) -> bool:
+    """A fresh alert goes out now, not at the deliver job's next tick."""
+    return bool(report.alert_ids)
+
+
+def _got_answers(report: CycleReport) -> bool:
+    return bool(report.replies and report.replies.answers)
+
+
+# A plan: step names in order, each with the condition (on what the steps before it did) to run.
+Plan = tuple[tuple[str, Callable[[CycleReport], bool]], ...]
+CYCLE: Plan = tuple((name, _always) for name in ("fit", "strava", "replies", "evaluate", "deliver"))
+JOBS: dict[str, Plan] = {
+    "fit": (("fit", _always), ("evaluate", _always), ("deliver", _made_alerts)),
+    "strava": (("strava", _always), ("evaluate", _always), ("deliver", _made_alerts)),
+    "deliver": (("replies", _always), ("evaluate", _got_answers), ("deliver", _always)),
+    "nightly": (("nightly", _always),),
+}
+
+
+def run_steps(db: sqlite_utils.Database, cfg: Config, now: datetime, plan: Plan) -> CycleReport:
+    """Run ``plan``'s steps in order, each recorded in ``state`` and its failure logged. A step
+    that fails lets the next ones run, unless the database itself is the problem."""
     report = CycleReport()
-    steps: list[tuple[str, Callable[[], Any], str]] = []
-    if "fit" in sources:
-        steps.append(("fit", lambda: scan_fit(db, cfg, now), "fit"))
-    if "strava" in sources:
-        steps.append(("strava", lambda: poll_strava(db, cfg, now), "strava"))
-    steps.append(("evaluate", lambda: evaluate_pending(db, cfg, now), "alert_ids"))
-    if deliver_pushes:
-        steps.append(("deliver", lambda: deliver(db, cfg, now), "delivery"))
-    for name, fn, attr in steps:
+    for name, condition in plan:
+        step = REGISTRY[name]
+        if not step.wanted(cfg) or not condition(report):
+            continue
         try:
-            value = fn()
-        except Exception as exc:  # noqa: BLE001 - one stage's failure must not stop the rest
-            report.errors[name] = _record_failure(db, name, exc)
+            set_state(db, f"cycle.{name}.last_run", utc_iso(now))
+            result = step.work(db, cfg, now)
+            set_state(db, f"cycle.{name}.last_ok", utc_iso(now))
+            set_state(db, f"cycle.{name}.last_error", None)
+        except Exception as exc:  # noqa: BLE001 - one step's failure must not stop the rest
+            report.errors[name] = _record_failure(db, name, exc, database_path(db))
             if is_database_problem(exc):
                 # A full disk, a held lock or a read-only file stops every later step too;
                 # each step committed what it finished, so the next run carries on.
-                if is_busy(exc):
-                    return report
+                report.database_busy = is_busy(exc)
                 break
             continue
-        if value is not None:
-            setattr(report, attr, value)
+        report.add(name, result)
+        log.debug("%s step: %s", name, describe(result))
+    return report
+
+
+def _record_failure(
+    db: sqlite_utils.Database | None, name: str, exc: Exception, path: Path | None
+) -> str:
+    """Log a failed step; record its message, secrets redacted, as ``cycle.<name>.last_error``."""
+    message = redact(failure_message(exc, path))
+    log.error("%s step failed: %s", name, message)
+    if not isinstance(exc, CalfsyncError | sqlite3.Error):
+        log.debug("%s step traceback", name, exc_info=exc)
+    if db is not None and not is_busy(exc):  # with another writer's lock, it would wait again
+        _try_set_state(db, f"cycle.{name}.last_error", message)
+    return message
+
+
+def failure_message(exc: Exception, path: Path | None) -> str:
+    """The message a person reads for a failed step: SQLite errors name their fix."""
+    if isinstance(exc, sqlite3.Error):
+        return str(database_error(exc, path))
+    return str(exc) or exc.__class__.__name__
+
+
+def _try_set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
+    """Record state when the database lets us; a full disk or a lock must not hide the error
+    that caused it."""
+    try:
+        set_state(db, key, value)
+    except sqlite3.Error as exc:
+        log.warning("cannot record %s in the database: %s", key, exc)
+
+
+def run_cycle(
+    db: sqlite_utils.Database, cfg: Config, now: datetime, *, deliver_pushes: bool = True
+) -> CycleReport:
+    """One whole cycle (``calfsync sync``): pull every source, read the phone's replies, store,
+    evaluate, enqueue and deliver. ``cycle.last_run`` and ``cycle.last_ok`` record it."""
+    plan = (
+        CYCLE if deliver_pushes else tuple(s for s in CYCLE if s[0] not in ("replies", "deliver"))
+    )
+    report = run_steps(db, cfg, now, plan)
+    if report.database_busy:
+        return report
     _try_set_state(db, "cycle.last_run", utc_iso(now))
     if report.ok:
         _try_set_state(db, "cycle.last_ok", utc_iso(now))
     return report
+
+
+def connect(cfg: Config) -> sqlite_utils.Database:
+    """A fresh connection to the configured database, migrated, with its busy timeout."""
+    return open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
+
+
+def run_job(
+    cfg: Config,
+    name: str,
+    now: datetime,
+    *,
+    then: Callable[[sqlite_utils.Database], None] | None = None,
+) -> CycleReport:
+    """Run the daemon's job ``name`` (see :data:`JOBS`) on a connection of its own, opened and
+    closed here so the daemon holds none while idle. ``then`` runs on that connection after the
+    steps, unless another writer holds the lock (it would only wait again)."""
+    try:
+        db = connect(cfg)
+    except (CalfsyncError, sqlite3.Error) as exc:  # no database: the job's steps cannot run
+        report = CycleReport()
+        report.errors[name] = _record_failure(None, name, exc, cfg.db_path)
+        return report
+    try:
+        report = run_steps(db, cfg, now, JOBS[name])
+        if then is not None and not report.database_busy:
+            then(db)
+        return report
+    finally:
+        db.close()

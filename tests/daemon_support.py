@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -33,6 +34,20 @@ class HealthyNtfy(FakeNtfy):
         if req.method == "GET" and req.path == "/v1/health":
             return json_response(200, {"healthy": self.healthy})
         return super().handle(req)
+
+
+def count(db: Path, sql: str = "SELECT COUNT(*) FROM activities") -> int:
+    """One number from the database at ``db``, read-only as a runner would; 0 before it exists
+    (or before its tables do)."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:

@@ -4,7 +4,6 @@ sd_notify, and a reader and a foreign writer on the same database."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -16,6 +15,7 @@ from daemon_support import (
     Daemon,
     HealthyNtfy,
     NotifySocket,
+    count,
     daemon_config,
     drop_file,
     fit_run,
@@ -24,18 +24,6 @@ from daemon_support import (
     wait_until,
     write_config,
 )
-
-
-def count(db: Path, sql: str = "SELECT COUNT(*) FROM activities") -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return conn.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        conn.close()
 
 
 @pytest.fixture

@@ -26,6 +26,5 @@ def sync_cmd(obj: Context, no_push: bool) -> None:
         default_inbox().mkdir(parents=True, exist_ok=True)
     report = run_cycle(obj.db, cfg, datetime.now(UTC), deliver_pushes=not no_push)
     click.echo(report.summary())
-    failed = {k: v for k, v in report.errors.items() if k != "deliver"}
-    if failed:
+    if report.failed:
         raise SystemExit(1)
