@@ -63,10 +63,12 @@ def _check_hhmm(text: str, label: str) -> tuple[int, int]:
 
 
 def _check_quiet_hours(value: str, label: str) -> None:
+    if value == "off":
+        return
     parts = value.split("-")
-    if value != "off" and len(parts) != 2:
+    if len(parts) != 2:
         raise ConfigError(f"{label} must be 'HH:MM-HH:MM' or 'off'")
-    for part in parts if value != "off" else ():
+    for part in parts:
         _check_hhmm(part.strip(), label)
 
 
@@ -181,44 +183,43 @@ class ChannelKeys(Table):
     timeout_s: float = key("Seconds per request.", 10, min=0, above=True, max=600)
 
 
-class NtfyKeys(ChannelKeys):
+class TokenKeys(ChannelKeys):
+    """The token of a service that takes one (ntfy, Gotify, Pushover, Telegram)."""
+
+    token: str = key("The access, application or bot token.", secret=True)
+    token_file: str = key("A file holding the token.", path=True)
+
+
+class NtfyKeys(TokenKeys):
     """``type = "ntfy"``."""
 
     url: str = key("The server, without the topic. Default: https://ntfy.sh.")
     topic: str = key("The topic the phone subscribes to.")
-    token: str = key("Access token.", secret=True)
-    token_file: str = key("A file holding the access token.", path=True)
     username: str = key("User for a protected server.")
     password: str = key("Password for a protected server.", secret=True)
     password_file: str = key("A file holding the password.", path=True)
     click_url: str = key("Link opened when the notification is tapped.")
 
 
-class GotifyKeys(ChannelKeys):
+class GotifyKeys(TokenKeys):
     """``type = "gotify"``."""
 
     url: str = key("The Gotify server.")
-    token: str = key("Application token.", secret=True)
-    token_file: str = key("A file holding the application token.", path=True)
 
 
-class PushoverKeys(ChannelKeys):
+class PushoverKeys(TokenKeys):
     """``type = "pushover"``."""
 
     url: str = key("The API. Default: https://api.pushover.net.")
-    token: str = key("Application token.", secret=True)
-    token_file: str = key("A file holding the application token.", path=True)
     user: str = key("Your user key.", secret=True)
     user_file: str = key("A file holding your user key.", path=True)
     device: str = key("Push to this one device only.")
 
 
-class TelegramKeys(ChannelKeys):
+class TelegramKeys(TokenKeys):
     """``type = "telegram"``."""
 
     url: str = key("The Bot API. Default: https://api.telegram.org.")
-    token: str = key("Bot token from @BotFather.", secret=True)
-    token_file: str = key("A file holding the bot token.", path=True)
     chat_id: str | int = key("The chat the bot writes to.")
 
 
