@@ -3,6 +3,7 @@ sd_notify, and a reader and a foreign writer on the same database."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -207,12 +208,31 @@ def test_a_reader_never_blocks_a_cycle_and_a_foreign_writer_only_delays_it(setup
         assert daemon.stop() == 0
 
 
-def test_sigterm_lets_the_step_in_progress_finish(setup, ntfy) -> None:
+EARLY_THREAD = """
+import threading
+import time
+
+threading.Thread(target=time.sleep, args=(3600,), name="started-at-import", daemon=True).start()
+"""
+
+
+def early_thread_env(tmp: Path) -> dict[str, str]:
+    """An environment whose interpreter starts a thread at import, before any calfsync code runs:
+    a ``sitecustomize`` on ``PYTHONPATH``. It stands in for OpenBLAS, whose thread starts when
+    sqlite-utils imports numpy (once numpy is importable), with the stop signals unblocked."""
+    early = tmp / "early"
+    early.mkdir()
+    (early / "sitecustomize.py").write_text(EARLY_THREAD)
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(early), os.getenv("PYTHONPATH")]))}
+
+
+@pytest.mark.parametrize("early_thread", [False, True], ids=["plain", "thread-started-at-import"])
+def test_sigterm_lets_the_step_in_progress_finish(setup, ntfy, early_thread: bool) -> None:
     tmp, inbox, db = setup
     now = utcnow()
     drop_file(inbox, "before-layoff.fit", fit_run(now - timedelta(days=30), 8.0))
     config = write_config(tmp / "c.toml", daemon_config(tmp, inbox=inbox, ntfy_url=ntfy.url))
-    daemon = Daemon(config, tmp / "daemon.log")
+    daemon = Daemon(config, tmp / "daemon.log", early_thread_env(tmp) if early_thread else None)
     try:
         wait_until(lambda: count(db) == 1, 30, "the old run to be imported")
         ntfy.hold()  # the service accepts the next push, then answers only when released
@@ -222,9 +242,10 @@ def test_sigterm_lets_the_step_in_progress_finish(setup, ntfy) -> None:
         daemon.wait_log("SIGTERM: stopping after the fit step")
         assert daemon.proc.poll() is None  # still finishing the push
         ntfy.release()
-        assert daemon.wait(30) == 0
+        assert daemon.wait(30) == 0, daemon.log()  # not -15: the signal reached the daemon
     finally:
         daemon.kill()
+    assert "calfsync daemon stopped" in daemon.log()
     assert len(ntfy.pushes("calves")) == 1
     assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state = 'sent'") >= 1
     assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state != 'sent'") == 0
