@@ -341,6 +341,7 @@ class Daemon:
         return True
 
     def _triggers(self, cfg: Config) -> dict[str, Any]:
+        # imported here for the cost measured in run()
         from apscheduler.triggers.cron import CronTrigger
         from apscheduler.triggers.interval import IntervalTrigger
 

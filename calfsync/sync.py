@@ -276,18 +276,14 @@ def evaluate_pending(
 
     ``mode`` "push" queues pushes for fresh runs; "import" records alerts without pushing.
     """
-
-    def work() -> list[int]:
-        with write_tx(db):
-            dates = take_dirty(db) | (extra_dates or set())
-            if not dates:
-                return []
-            alert_ids = evaluate_dates(db, cfg, dates, now, mode=mode)
-            if mode == "push" and alert_ids:
-                outbox.enqueue(db, cfg, alert_ids, now)
-            return alert_ids
-
-    return work()
+    with write_tx(db):
+        dates = take_dirty(db) | (extra_dates or set())
+        if not dates:
+            return []
+        alert_ids = evaluate_dates(db, cfg, dates, now, mode=mode)
+        if mode == "push" and alert_ids:
+            outbox.enqueue(db, cfg, alert_ids, now)
+        return alert_ids
 
 
 # --------------------------------------------------------------------------- the runner
