@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .sources.fit.frame import fit_crc
+
 FIT_EPOCH = datetime(1989, 12, 31, tzinfo=UTC)
 PROFILE_VERSION = 2132  # 21.32
 PROTOCOL_VERSION = 0x20  # 2.0 (developer data needs 2.0)
@@ -243,39 +245,6 @@ EVENT_START, EVENT_STOP, EVENT_STOP_ALL = 0, 1, 4
 LOCAL_DEVICE_BAROMETER, SOURCE_LOCAL = 4, 5
 MANUFACTURER_GARMIN = 1
 PRODUCT_FR245 = 3076
-
-
-def fit_crc(data: bytes, crc: int = 0) -> int:
-    """The FIT CRC-16 of ``data`` (the SDK's nibble-table algorithm), continuing from ``crc``."""
-    table = _CRC_TABLE
-    for byte in data:
-        tmp = table[crc & 0xF]
-        crc = (crc >> 4) & 0x0FFF
-        crc = crc ^ tmp ^ table[byte & 0xF]
-        tmp = table[crc & 0xF]
-        crc = (crc >> 4) & 0x0FFF
-        crc = crc ^ tmp ^ table[(byte >> 4) & 0xF]
-    return crc
-
-
-_CRC_TABLE = (
-    0x0000,
-    0xCC01,
-    0xD801,
-    0x1400,
-    0xF001,
-    0x3C00,
-    0x2800,
-    0xE401,
-    0xA001,
-    0x6C00,
-    0x7800,
-    0xB401,
-    0x5000,
-    0x9C01,
-    0x8801,
-    0x4400,
-)
 
 
 def fit_time(moment: datetime) -> int:

@@ -13,7 +13,8 @@ import pytest
 from fit_support import at
 
 from calfsync.fitwriter import Encoder, fit_time
-from calfsync.sources.fit import parse_fit_bytes
+from calfsync.sources.fit.frame import retype_odd_sized_fields
+from calfsync.sources.fit.parse import parse_fit_bytes
 
 T0 = fit_time(at(2026, 3, 1, 7))
 
@@ -202,8 +203,6 @@ def test_records_out_of_time_order_are_sorted() -> None:
 
 
 def test_the_odd_size_repair_keeps_a_damaged_file_damaged() -> None:
-    from calfsync.sources.fit.frame import retype_odd_sized_fields
-
     enc = start()
     enc.raw(0xFF01, [(5, 0x84, b"\x01\x02\x03")])
     records(enc, seconds=30)

@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -25,10 +26,12 @@ from fit_support import (
     zip_bytes,
 )
 
-from calfsync.cli import cli
+from calfsync.cli import cli, main
+from calfsync.config import validate
 from calfsync.fitwriter import encode_activity, encode_file
 from calfsync.ingest.fit import import_paths, scan_inboxes
-from calfsync.store.db import rows
+from calfsync.sources.fit.inputs import iter_inputs
+from calfsync.store.db import open_db
 
 
 @pytest.fixture(params=[1, 2], ids=["inline", "pool"])
@@ -84,7 +87,7 @@ def test_zip_with_nested_folders_zips_and_non_fit_entries(tmp_path: Path) -> Non
     (tmp_path / "export.zip").write_bytes(export)
     summary = import_paths(db, cfg, [tmp_path / "export.zip"])
     assert (summary.imported, summary.skipped, summary.failed) == (3, 4, 1)
-    labels = {r["path"].split("export.zip", 1)[1]: r for r in rows(db, "SELECT * FROM fit_files")}
+    labels = {r["path"].split("export.zip", 1)[1]: r for r in db.query("SELECT * FROM fit_files")}
     assert labels["!activities/old/archive.zip!b/2.fit"]["status"] == "imported"
     assert labels["!activities/2026/3.fit.gz"]["status"] == "imported"
     assert labels["!activities.csv"]["reason"] == "zip entry is not a FIT file"
@@ -134,7 +137,7 @@ def test_the_same_session_in_different_bytes_is_stored_once(tmp_path: Path) -> N
     summary = import_paths(db, cfg, [tmp_path])
     assert summary.imported == 2  # two distinct contents, recorded as such
     assert len(activities(db)) == 1
-    ids = {r["activity_id"] for r in rows(db, "SELECT activity_id FROM fit_files")}
+    ids = {r["activity_id"] for r in list(db.query("SELECT activity_id FROM fit_files"))}
     assert ids == {"fit:3900000001:20260501T061500Z"}
 
 
@@ -145,14 +148,14 @@ def test_reimporting_a_folder_changes_nothing(tmp_path: Path) -> None:
         (tmp_path / f"{day}.fit").write_bytes(run_file(at(2026, 3, day, 7)))
     (tmp_path / "bad.fit").write_bytes(b"nonsense")
     first = import_paths(db, cfg, [tmp_path])
-    before = rows(db, "SELECT * FROM activities ORDER BY id")
-    before_files = rows(db, "SELECT * FROM fit_files ORDER BY sha256")
+    before = list(db.query("SELECT * FROM activities ORDER BY id"))
+    before_files = list(db.query("SELECT * FROM fit_files ORDER BY sha256"))
     again = import_paths(db, cfg, [tmp_path])
     assert (first.imported, first.failed) == (3, 1)
     assert (again.imported, again.failed, again.duplicates) == (0, 0, 4)
     assert again.changed_dates == set()
-    assert rows(db, "SELECT * FROM activities ORDER BY id") == before
-    assert rows(db, "SELECT * FROM fit_files ORDER BY sha256") == before_files
+    assert list(db.query("SELECT * FROM activities ORDER BY id")) == before
+    assert list(db.query("SELECT * FROM fit_files ORDER BY sha256")) == before_files
 
 
 def test_special_encodings_import(tmp_path: Path) -> None:
@@ -217,23 +220,18 @@ def test_scan_inboxes_reads_only_new_or_changed_files(tmp_path: Path) -> None:
     third = scan_inboxes(db, cfg)
     assert (third.imported, third.files) == (2, 2)
     assert scan_inboxes(db, cfg).files == 0
-    seen = {Path(r["path"]).name: r for r in rows(db, "SELECT * FROM seen_paths")}
+    seen = {Path(r["path"]).name: r for r in list(db.query("SELECT * FROM seen_paths"))}
     assert seen["c.fit"]["size_bytes"] == (inbox / "c.fit").stat().st_size
 
 
 def test_scan_skips_a_missing_inbox(tmp_path: Path) -> None:
-    cfg = make_config(tmp_path)
-    cfg.data["fit"]["inbox"].append(str(tmp_path / "nowhere"))
+    cfg = make_config(tmp_path, inbox=[str(tmp_path / "inbox"), str(tmp_path / "nowhere")])
     db = make_db(cfg)
     (cfg.inboxes[0] / "a.fit").write_bytes(run_file(at(2026, 3, 1, 7)))
     assert scan_inboxes(db, cfg).imported == 1
 
 
 def _import_in_child(db_path: str, tz: str, folder: str) -> None:
-    from calfsync.config import validate
-    from calfsync.ingest.fit import import_paths as run_import
-    from calfsync.store.db import open_db
-
     cfg = validate(
         {
             "database": {"path": db_path},
@@ -241,7 +239,7 @@ def _import_in_child(db_path: str, tz: str, folder: str) -> None:
             "athlete": {"timezone": tz},
         }
     )
-    run_import(open_db(db_path), cfg, [folder])
+    import_paths(open_db(db_path), cfg, [folder])
 
 
 def test_a_killed_import_recovers_on_the_next_run(tmp_path: Path) -> None:
@@ -297,8 +295,6 @@ def test_import_command_fails_when_the_database_cannot_be_written(tmp_path: Path
     (tmp_path / "ok.fit").write_bytes(run_file(at(2026, 3, 1, 7)))
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
-    from calfsync.cli import main
-
     with pytest.raises(SystemExit) as exc:
         main(["--db", str(blocker / "sub" / "x.db"), "import", str(tmp_path / "ok.fit")])
     assert exc.value.code == 1
@@ -306,8 +302,6 @@ def test_import_command_fails_when_the_database_cannot_be_written(tmp_path: Path
 
 def test_import_beside_other_threads_uses_a_fork_server(tmp_path: Path) -> None:
     # The daemon imports while its scheduler threads run; parsing must work there too.
-    import threading
-
     cfg = make_config(tmp_path, workers=2)
     db = make_db(cfg)
     for day in range(1, 4):
@@ -324,8 +318,6 @@ def test_import_beside_other_threads_uses_a_fork_server(tmp_path: Path) -> None:
 
 
 def test_iter_inputs_labels_every_item(tmp_path: Path) -> None:
-    from calfsync.sources.fit import iter_inputs
-
     data = run_file(at(2026, 3, 1, 7), km=1, minutes=5)
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.fit.gz").write_bytes(gz(data))

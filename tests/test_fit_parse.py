@@ -10,7 +10,8 @@ import pytest
 from fit_support import at, hills, run
 
 from calfsync.fitwriter import LapSpec, SessionSpec, chain, encode_activity, encode_file
-from calfsync.sources.fit import climb_from_altitudes, parse_fit_bytes
+from calfsync.sources.fit.parse import parse_fit_bytes
+from calfsync.sources.fit.stream import climb_from_altitudes
 
 PARIS = ZoneInfo("Europe/Paris")
 

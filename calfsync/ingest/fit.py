@@ -1,29 +1,25 @@
-"""The FIT import pipeline: find files, parse them in parallel, store them in batches.
+"""The FIT import: read files with :mod:`calfsync.sources.fit`, store them with
+:mod:`calfsync.store.fit_files`, in batches.
 
 - Every distinct content (sha256 of the FIT bytes, after gunzip) is recorded once in
   ``fit_files`` with its status and reason; a content already there is a duplicate and is not
   parsed again. The hash is taken before a file is handed to a worker, so nothing is parsed twice.
 - Parsing runs in a process pool across the machine's cores with a bounded number of files in
-  flight, so memory does not grow with the number of files.
+  flight (:mod:`.fit_pool`), so memory does not grow with the number of files.
 - Results are written in batches, each in one transaction holding the activities, their
   ``fit_files`` rows and the ``seen_paths`` rows of finished files: an import killed at any
   instant and run again loses and duplicates nothing.
 - :func:`scan_inboxes` looks only at new or changed files (size and mtime against
-  ``seen_paths``). Import never pushes.
+  ``seen_paths``). Import never pushes: the caller evaluates the changed dates
+  (``ImportSummary.changed_dates``) with ``mode="import"``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,14 +28,21 @@ import sqlite_utils
 
 from ..config import Config
 from ..errors import CalfsyncError
-from ..model import utc_iso
-from ..sources.fit import FitResult, InputItem, find_input_files, parse_job, read_input_file
-from ..store.db import is_database_problem, write_tx
+from ..sources.fit.inputs import (
+    InputItem,
+    file_sha256,
+    find_input_files,
+    read_input_file,
+    unreadable_folders,
+)
+from ..sources.fit.parse import FitResult
+from ..store.db import write_tx
+from ..store.fit_files import FitFile, SavedFile, is_recorded, mark_seen, save_fit_file, seen_paths
+from .fit_pool import ParsePool
 
 log = logging.getLogger(__name__)
 
 BATCH_FILES = 32  # results written per transaction
-INFLIGHT_PER_WORKER = 2  # files handed to each worker ahead of time
 # Wraps the files found in an iterable over them: the ``import`` command draws a progress bar.
 Progress = Callable[[list[Path]], Iterable[Path]]
 
@@ -70,6 +73,37 @@ class ImportSummary:
             f"duplicates {self.duplicates} in {self.seconds:.1f} s"
         )
 
+    def count(self, label: str, saved: SavedFile | None) -> None:
+        """Count one content as stored (None: a duplicate, nothing stored)."""
+        if saved is None:
+            self.duplicates += 1
+            return
+        self.activities += len(saved.activity_ids)
+        self.changed_dates |= saved.changed_dates
+        if saved.status == "imported":
+            self.imported += 1
+            self.salvaged += int(saved.salvaged)
+        elif saved.status == "skipped":
+            self.skipped += 1
+        else:
+            self.fail(label, saved.reason or "failed")
+
+    def fail(self, label: str, reason: str) -> None:
+        """Count a failure that is listed to the runner."""
+        self.failed += 1
+        self.problems.append((label, reason))
+
+    def add(self, other: ImportSummary) -> None:
+        """Add the counts of ``other`` (a batch once written) to these."""
+        self.imported += other.imported
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.duplicates += other.duplicates
+        self.salvaged += other.salvaged
+        self.activities += other.activities
+        self.changed_dates |= other.changed_dates
+        self.problems.extend(other.problems)
+
 
 @dataclass
 class _PathState:
@@ -92,44 +126,41 @@ class _Done:
 
 
 class _Importer:
-    """Hands items to the pool, collects results and writes them in batches."""
+    """Reads files into items, has them parsed, and writes the results in batches."""
 
     def __init__(
         self, db: sqlite_utils.Database, cfg: Config, now: datetime | None, auto_workers: int
     ) -> None:
         self.db = db
-        self.tz_name = cfg.section("athlete")["timezone"] or "UTC"
-        workers = int(cfg.section("fit").get("workers") or 0)
-        self.workers = workers if workers > 0 else auto_workers
+        workers = cfg.fit.workers if cfg.fit.workers > 0 else auto_workers
+        tz_name = cfg.athlete.timezone or "UTC"
+        self.pool = ParsePool[_PathState](workers, tz_name, self._parsed)
         self.now = now
         self.summary = ImportSummary()
-        self._pool: ProcessPoolExecutor | None = None
-        self._inflight: dict[Future, tuple[InputItem, _PathState]] = {}
         self._claimed: set[str] = set()  # sha256 handed out (or known) during this run
         self._batch: list[_Done] = []
         self._finished_paths: list[_PathState] = []
 
-    # -- feeding -------------------------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------------
     def add_file(self, path: Path) -> None:
         """Read one file on disk and hand out its items (a zip holds many)."""
         key = str(path.resolve())
         try:
             stat = path.stat()
-            state = _PathState(key, stat.st_size, stat.st_mtime_ns, _file_sha256(path))
+            state = _PathState(key, stat.st_size, stat.st_mtime_ns, file_sha256(path))
             # Items are handed out as they are read: a zip's entries are inflated one by one.
             for item in read_input_file(path, key):
                 self._add_item(item, state)
         except OSError as exc:
             # Unreadable (permissions, vanished): not recorded, so a later run tries again.
-            self.summary.failed += 1
-            self.summary.problems.append((key, f"cannot read the file: {exc.strerror or exc}"))
+            self.summary.fail(key, f"cannot read the file: {exc.strerror or exc}")
             log.warning("cannot read %s: %s", key, exc)
             return
         state.listed = True
         self._maybe_finish(state)
 
     def _add_item(self, item: InputItem, state: _PathState) -> None:
-        if item.sha256 in self._claimed or self._known(item.sha256):
+        if item.sha256 in self._claimed or is_recorded(self.db, item.sha256):
             self._claimed.add(item.sha256)
             self._batch.append(_Done(item, None, state))
             self._maybe_flush()
@@ -137,62 +168,20 @@ class _Importer:
         self._claimed.add(item.sha256)
         state.pending += 1
         if item.data is None:
-            decided = FitResult(item.status or "failed", item.reason)
-            self._complete(item, decided, state)
-            return
-        if self.workers <= 1:
-            self._complete(item, parse_job(item.data, item.label, self.tz_name), state)
-            return
-        while len(self._inflight) >= self.workers * INFLIGHT_PER_WORKER:
-            self._collect(block=True)
-        future = self._executor().submit(parse_job, item.data, item.label, self.tz_name)
-        self._inflight[future] = (item, state)
+            self._parsed(item, state, FitResult(item.status or "failed", item.reason))
+        else:
+            self.pool.submit(item, state)
 
-    def _known(self, sha256: str) -> bool:
-        row = self.db.execute("SELECT 1 FROM fit_files WHERE sha256 = ?", [sha256]).fetchone()
-        return row is not None
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # fork is fastest, but forking a process that runs other threads (the daemon's
-            # scheduler) can copy a held lock into the child: then use a fork server.
-            method = "fork" if threading.active_count() == 1 else "forkserver"
-            if method not in multiprocessing.get_all_start_methods():
-                method = multiprocessing.get_start_method()
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context(method)
-            )
-        return self._pool
-
-    # -- collecting ----------------------------------------------------------------------------
-    def _collect(self, *, block: bool) -> None:
-        if not self._inflight:
-            return
-        done, _ = wait(
-            list(self._inflight), timeout=None if block else 0, return_when=FIRST_COMPLETED
-        )
-        for future in done:
-            item, state = self._inflight.pop(future)
-            try:
-                result = future.result()
-            except BrokenProcessPool:
-                # The reader process died (out of memory?). Count it, record nothing, so a later
-                # run tries again; start a fresh pool for the rest.
-                self._claimed.discard(item.sha256)
-                state.pending -= 1
-                state.broken = True
-                self.summary.failed += 1
-                self.summary.problems.append((item.label, "the reader process crashed"))
-                if self._pool is not None:
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = None
-                self._maybe_finish(state)
-                continue
-            self._complete(item, result, state)
-
-    def _complete(self, item: InputItem, result: FitResult, state: _PathState) -> None:
+    def _parsed(self, item: InputItem, state: _PathState, result: FitResult | None) -> None:
+        """One item's result is in (None: its reader process crashed)."""
         state.pending -= 1
-        self._batch.append(_Done(item, result, state))
+        if result is None:
+            # Count it, record nothing, so a later run tries again.
+            self._claimed.discard(item.sha256)
+            state.broken = True
+            self.summary.fail(item.label, "the reader process crashed")
+        else:
+            self._batch.append(_Done(item, result, state))
         self._maybe_finish(state)
         self._maybe_flush()
 
@@ -207,13 +196,10 @@ class _Importer:
     def finish(self) -> ImportSummary:
         """Wait for every file, write the last batch and shut the pool down."""
         try:
-            while self._inflight:
-                self._collect(block=True)
+            self.pool.drain()
             self.flush()
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            self.pool.close()
         return self.summary
 
     # -- writing -------------------------------------------------------------------------------
@@ -228,83 +214,26 @@ class _Importer:
         counts = ImportSummary()
         with write_tx(self.db):
             for done in batch:
-                self._write_one(done, counts)
+                counts.count(done.item.label, self._save(done))
             for state in paths:
-                if state.broken:
-                    continue
-                self.db.execute(
-                    "INSERT INTO seen_paths(path, size_bytes, mtime_ns, sha256) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,"
-                    " mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256",
-                    [state.key, state.size_bytes, state.mtime_ns, state.sha256],
-                )
-        s = self.summary
-        s.imported += counts.imported
-        s.skipped += counts.skipped
-        s.failed += counts.failed
-        s.duplicates += counts.duplicates
-        s.salvaged += counts.salvaged
-        s.activities += counts.activities
-        s.changed_dates |= counts.changed_dates
-        s.problems.extend(counts.problems)
+                if not state.broken:
+                    mark_seen(self.db, state.key, state.size_bytes, state.mtime_ns, state.sha256)
+        self.summary.add(counts)
 
-    def _write_one(self, done: _Done, counts: ImportSummary) -> None:
+    def _save(self, done: _Done) -> SavedFile | None:
         item, result = done.item, done.result
-        if result is None or self._known(item.sha256):
-            counts.duplicates += 1
-            return
-        status, reason, stored_ids = result.status, result.reason, []
-        if result.activities:
-            from ..store.activities import save_activities
-
-            try:
-                with write_tx(
-                    self.db
-                ):  # a savepoint: a file that cannot be stored rolls back alone
-                    saved = save_activities(self.db, result.activities)
-            except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
-                if is_database_problem(exc):
-                    # Disk full, lock held, read-only: not this file's fault. Stop the batch
-                    # (rolled back whole) so the file is read again next run, not marked failed.
-                    raise
-                log.exception("storing %s failed", item.label)
-                status, reason = "failed", f"could not store its activities ({exc})"
-            else:
-                ids = getattr(saved, "ids", {}) or {}
-                stored_ids = [ids.get(a.id, a.id) for a in result.activities]
-                counts.changed_dates |= set(getattr(saved, "changed_dates", saved) or ())
-                counts.activities += len(result.activities)
-        self.db.execute(
-            "INSERT OR IGNORE INTO fit_files(sha256, path, size_bytes, status, reason, activity_id,"
-            " activity_ids, salvaged, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                item.sha256,
-                item.label,
-                item.size_bytes,
-                status,
-                reason,
-                stored_ids[0] if stored_ids else None,
-                json.dumps(stored_ids) if stored_ids else None,
-                int(result.salvaged and status == "imported"),
-                utc_iso(self.now or datetime.now(UTC)),
-            ],
+        if result is None:
+            return None
+        file = FitFile(
+            item.sha256,
+            item.label,
+            item.size_bytes,
+            result.status,
+            result.reason,
+            result.activities,
+            result.salvaged,
         )
-        if status == "imported":
-            counts.imported += 1
-            counts.salvaged += int(result.salvaged)
-        elif status == "skipped":
-            counts.skipped += 1
-        else:
-            counts.failed += 1
-            counts.problems.append((item.label, reason or "failed"))
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return save_fit_file(self.db, file, self.now or datetime.now(UTC))
 
 
 def _run(
@@ -349,8 +278,7 @@ def import_paths(
         if Path(raw).expanduser().is_dir():
             for folder, reason in unreadable_folders(Path(raw).expanduser()):
                 # Not recorded in fit_files: the next import, once readable, reads it.
-                summary.failed += 1
-                summary.problems.append((folder, f"cannot read the folder: {reason}"))
+                summary.fail(folder, f"cannot read the folder: {reason}")
     return summary
 
 
@@ -363,10 +291,7 @@ def scan_inboxes(
     Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
     at 0 they parse in one process (no pool), leaving the other cores to the machine.
     """
-    seen = {
-        row[0]: (row[1], row[2])
-        for row in db.execute("SELECT path, size_bytes, mtime_ns FROM seen_paths")
-    }
+    seen = seen_paths(db)
     files: list[Path] = []
     unreadable: list[tuple[str, str]] = []
     for inbox in cfg.inboxes:
@@ -390,26 +315,3 @@ def scan_inboxes(
             "calfsync FOLDER && sudo chmod -R g+rX FOLDER), or change [fit] inbox."
         )
     return summary
-
-
-def unreadable_folders(root: Path) -> list[tuple[str, str]]:
-    """Folders under ``root`` (itself included) that cannot be listed, with the reason; the
-    walk that finds input files skips them silently."""
-    problems: list[tuple[str, str]] = []
-
-    def onerror(exc: OSError) -> None:
-        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
-
-    for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-    return problems
-
-
-def evaluate_imported(
-    db: sqlite_utils.Database, cfg: Config, summary: ImportSummary, now: datetime
-) -> list[int]:
-    """Evaluate the rules for the dates an import changed, recording alerts without pushing
-    (``mode="import"``: an import never pushes). Returns the new alerts' ids."""
-    from ..sync import evaluate_pending
-
-    return evaluate_pending(db, cfg, now, mode="import", extra_dates=summary.changed_dates)

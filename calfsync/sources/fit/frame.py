@@ -1,4 +1,4 @@
-"""A walk over a FIT file's record framing, without decoding field values.
+"""A walk over a FIT file's record framing, without decoding field values, and the FIT CRC.
 
 Used to repair one thing before handing a file to the parser: a field whose size is not a
 multiple of its base type's size. Some watches (COROS among them) write such fields; the FIT SDK
@@ -33,11 +33,42 @@ BASE_TYPE_SIZES = {
 }
 
 
-def crc16(data: bytes | bytearray) -> int:
-    """The FIT CRC-16 over ``data``."""
-    from ...fitwriter import fit_crc
+# The FIT SDK's CRC-16 nibble table.
+_CRC_TABLE = (
+    0x0000,
+    0xCC01,
+    0xD801,
+    0x1400,
+    0xF001,
+    0x3C00,
+    0x2800,
+    0xE401,
+    0xA001,
+    0x6C00,
+    0x7800,
+    0xB401,
+    0x5000,
+    0x9C01,
+    0x8801,
+    0x4400,
+)
 
-    return fit_crc(bytes(data))
+
+def fit_crc(data: bytes | bytearray, crc: int = 0) -> int:
+    """The FIT CRC-16 of ``data`` (the SDK's nibble-table algorithm), continuing from ``crc``.
+
+    It guards a file's header and its data; the FIT writer used by the demo and tests uses it
+    too, so the encoder and the reader agree on one implementation.
+    """
+    table = _CRC_TABLE
+    for byte in data:
+        tmp = table[crc & 0xF]
+        crc = (crc >> 4) & 0x0FFF
+        crc = crc ^ tmp ^ table[byte & 0xF]
+        tmp = table[crc & 0xF]
+        crc = (crc >> 4) & 0x0FFF
+        crc = crc ^ tmp ^ table[(byte >> 4) & 0xF]
+    return crc
 
 
 def retype_odd_sized_fields(data: bytes) -> bytes | None:
@@ -55,12 +86,12 @@ def retype_odd_sized_fields(data: bytes) -> bytes | None:
         if end + 2 > len(out):
             return None
         stored_crc = int.from_bytes(out[end : end + 2], "little")
-        crc_was_valid = crc16(out[pos:end]) == stored_crc
+        crc_was_valid = fit_crc(out[pos:end]) == stored_crc
         segment_changed = _retype_segment(out, start, end)
         if segment_changed is None:
             return None
         if segment_changed and crc_was_valid:
-            out[end : end + 2] = crc16(out[pos:end]).to_bytes(2, "little")
+            out[end : end + 2] = fit_crc(out[pos:end]).to_bytes(2, "little")
         changed = changed or segment_changed
         pos = end + 2
     return bytes(out) if changed else None

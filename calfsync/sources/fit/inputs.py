@@ -1,0 +1,219 @@
+"""Finding FIT inputs: files given by name, folders (recursive), ``.fit.gz``, zips at any depth.
+
+Nothing here decodes FIT data: :func:`iter_inputs` turns paths into :class:`InputItem` objects
+(a label naming where the bytes came from, their sha256, and the bytes to decode), so the same
+content found twice (a ``.fit``, its ``.fit.gz``, its copy in a zip) has one hash. An item whose
+outcome is known without decoding (a damaged zip, an entry that is no FIT file, an entry larger
+than :data:`MAX_ENTRY_BYTES`) carries its status and reason instead of bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+FIT_SUFFIXES = (".fit", ".fit.gz", ".zip")
+MAX_ENTRY_BYTES = 256 * 1024 * 1024  # refuse to inflate anything bigger (zip bombs)
+MAX_ZIP_DEPTH = 8  # zips inside zips, deeper than this, are refused
+
+
+@dataclass
+class InputItem:
+    """One file content found in the inputs.
+
+    ``data`` holds the FIT bytes to parse (decompressed); it is None when the item's outcome is
+    already known (``status`` and ``reason`` set: a corrupt zip, a zip entry that is no FIT
+    file). ``sha256`` is the hash of ``data`` (or of the raw bytes when there is no data).
+    """
+
+    label: str
+    sha256: str
+    size_bytes: int
+    data: bytes | None = None
+    status: str | None = None
+    reason: str | None = None
+
+
+def is_input_name(name: str) -> bool:
+    """Whether a file name looks like something calfsync imports (.fit, .fit.gz, .zip)."""
+    return name.lower().endswith(FIT_SUFFIXES)
+
+
+def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Every importable file under ``paths``: files given by name always, folders recursively
+    (only ``.fit``, ``.fit.gz`` and ``.zip``, hidden files skipped), in a stable order."""
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and is_input_name(name):
+                        yield Path(root) / name
+        elif path.exists():
+            yield path
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+
+
+def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]:
+    """The items one file on disk holds: itself (FIT or gzip) or the entries of a zip.
+
+    A zip is read entry by entry from disk, so a large export never sits in memory whole.
+    """
+    label = label or str(path)
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head == b"PK\x03\x04" or path.name.lower().endswith(".zip"):
+        yield from _zip_items(path, label, 0)
+    else:
+        yield from items_from_bytes(path.read_bytes(), label)
+
+
+def iter_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
+    """Every item under ``paths`` (see :func:`find_input_files` and :func:`items_from_bytes`)."""
+    for path in find_input_files(paths):
+        yield from read_input_file(path, str(path.resolve()))
+
+
+def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputItem]:
+    """Classify raw bytes by content: a zip (entries at any depth), a gzip, or a FIT file."""
+    if data[:4] == b"PK\x03\x04" or label.lower().endswith(".zip"):
+        yield from _zip_items(data, label, depth)
+    elif data[:2] == b"\x1f\x8b":
+        try:
+            inner = _gunzip(data)
+        except (OSError, EOFError, zlib.error, ValueError) as exc:
+            yield _decided(label, data, "failed", f"gzip data is damaged ({exc})")
+            return
+        if inner[:4] == b"PK\x03\x04":
+            yield from _zip_items(inner, label, depth)
+        else:
+            yield _fit_item(label, inner)
+    else:
+        yield _fit_item(label, data)
+
+
+def _gunzip(data: bytes) -> bytes:
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+        out = gz.read(MAX_ENTRY_BYTES + 1)
+    if len(out) > MAX_ENTRY_BYTES:
+        raise ValueError(f"more than {MAX_ENTRY_BYTES} bytes once inflated")
+    return out
+
+
+def _fit_item(label: str, data: bytes) -> InputItem:
+    return InputItem(label, hashlib.sha256(data).hexdigest(), len(data), data=data)
+
+
+def _decided(label: str, raw: bytes, status: str, reason: str) -> InputItem:
+    return InputItem(label, hashlib.sha256(raw).hexdigest(), len(raw), status=status, reason=reason)
+
+
+def _zip_items(source: bytes | Path, label: str, depth: int) -> Iterator[InputItem]:
+    """The items of a zip archive (bytes, or a file read entry by entry), entries labelled
+    ``label!entry/path``; hidden entries and macOS resource forks are left out."""
+    if depth > MAX_ZIP_DEPTH:
+        reason = f"zip archives nested more than {MAX_ZIP_DEPTH} deep"
+        yield _decided(label, _raw(source), "failed", reason)
+        return
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        reason = f"not a readable zip archive ({exc})"
+        yield _decided(label, _raw(source), "failed", reason)
+        return
+    with archive:
+        for info in infos:
+            name = info.filename.rsplit("/", 1)[-1]
+            hidden = name.startswith(".") or info.filename.startswith("__MACOSX/")
+            if not info.is_dir() and not hidden:
+                yield from _entry_items(archive, info, f"{label}!{info.filename}", depth)
+
+
+def _entry_items(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, depth: int
+) -> Iterator[InputItem]:
+    """The items of one zip entry: a FIT file, a gzip or a nested zip, else a skipped entry."""
+    if info.file_size > MAX_ENTRY_BYTES:
+        yield _skipped_entry(archive, info, label, "zip entry too large to be a FIT file")
+        return
+    try:
+        if is_input_name(info.filename.rsplit("/", 1)[-1]) or _looks_like_fit(archive, info):
+            yield from items_from_bytes(archive.read(info), label, depth + 1)
+        else:
+            yield _skipped_entry(archive, info, label, "zip entry is not a FIT file")
+    except _DAMAGED_ENTRY as exc:
+        yield InputItem(
+            label,
+            hashlib.sha256(label.encode()).hexdigest(),
+            info.file_size,
+            status="failed",
+            reason=f"zip entry cannot be read: the archive is damaged ({exc})",
+        )
+
+
+# What reading a damaged zip entry raises (bad data, bad CRC, unsupported compression...).
+_DAMAGED_ENTRY = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _skipped_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, reason: str
+) -> InputItem:
+    with archive.open(info) as handle:
+        sha256 = stream_sha256(handle)
+    return InputItem(label, sha256, info.file_size, status="skipped", reason=reason)
+
+
+def _raw(source: bytes | Path) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _looks_like_fit(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    with archive.open(info) as handle:
+        head = handle.read(12)
+    return len(head) >= 12 and head[8:12] == b".FIT"
+
+
+def stream_sha256(handle: BinaryIO) -> str:
+    """The sha256 of everything left in ``handle``, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes as they are on disk (a zip or gzip not opened)."""
+    with path.open("rb") as handle:
+        return stream_sha256(handle)
+
+
+def unreadable_folders(root: Path) -> list[tuple[str, str]]:
+    """Folders under ``root`` (itself included) that cannot be listed, with the reason; the
+    walk that finds input files skips them silently."""
+    problems: list[tuple[str, str]] = []
+
+    def onerror(exc: OSError) -> None:
+        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
+
+    for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return problems
