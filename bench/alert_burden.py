@@ -16,7 +16,7 @@ Figures per runner, pooled (sums over sums) and the median over runners:
   runner-year; immediate push days per month (distinct local dates with a ``now`` alert, per
   30.44 days);
 - the share of immediate alerts in each noise category, judged by this bench from the CSV
-  alone, never from calfsync's own flags:
+  alone, never from calfsync's own flags (weekly distances count a run recorded twice once):
   ``w1_rebound`` W1 whose week D7(t) is not above every one of D7(t-14), D7(t-21), D7(t-28) and
   D7(t-35); ``early`` any alert but RET1 in the first 28 days of the history; ``suspect`` an
   alert on a suspect run (RULES.md "Plausible"; an indoor run's climb is unknown, so it is not
@@ -223,12 +223,30 @@ def judge_csv(runner: str, rows: list[Row]) -> Judged:
     ] or [r.day for r in rows]
     j = Judged(runner, rows, by_id, suspect, min(dated), max(dated))
     j.suspect_days = sorted(by_id[a].day for a in suspect)
-    j.runs = [
-        (r.day, r.start, r.distance_m)
-        for aid, r in by_id.items()
-        if r.is_run and aid not in suspect
-    ]
+    plausible = [r for aid, r in by_id.items() if r.is_run and aid not in suspect]
+    j.runs = [(r.day, r.start, r.distance_m) for r in drop_recorded_twice(plausible)]
     return j
+
+
+def drop_recorded_twice(runs: list[Row]) -> list[Row]:
+    """One run per recording pair: runs whose times overlap by more than half of the shorter
+    are one run recorded twice (RULES.md); the fuller one (more distance) is kept."""
+    kept: list[Row] = []
+    for r in sorted(runs, key=lambda x: x.start):
+        end = r.start + timedelta(seconds=r.moving_time_s or 0.0)
+        twin = None
+        for k in kept[-3:]:
+            k_end = k.start + timedelta(seconds=k.moving_time_s or 0.0)
+            overlap = (min(end, k_end) - max(r.start, k.start)).total_seconds()
+            shorter = min(r.moving_time_s or 0.0, k.moving_time_s or 0.0)
+            if shorter > 0 and overlap > shorter / 2:
+                twin = k
+                break
+        if twin is None:
+            kept.append(r)
+        elif (r.distance_m, r.moving_time_s or 0.0) > (twin.distance_m, twin.moving_time_s or 0.0):
+            kept[kept.index(twin)] = r
+    return kept
 
 
 def noise_of(a: dict[str, Any], j: Judged) -> set[str]:
