@@ -20,7 +20,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from calfsync.cli import LAZY_COMMANDS, cli, listed_help
+from calfsync.cli import LAZY_COMMANDS, _function_node, cli, listed_help
 
 PACKAGE = Path(__file__).resolve().parents[1] / "calfsync"
 CLI_PACKAGE = PACKAGE / "cli"
@@ -99,6 +99,20 @@ def test_listed_help_is_what_click_makes_of_the_docstring(name: str, limit: int)
     assert command is not None
     assert listed_help(name, limit) == command.get_short_help_str(limit)
     assert command.help and command.help.strip(), f"{name} has no docstring"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'def a():\n    return 1\n\n\ndef b():\n    """B."""\n',
+        '"""M."""\n\n\ndef b(x=\'"""\'):\n    """B."""\n\n\ndef a():\n    pass\n',
+        "def b():\n    '''B.'''\n\n\ndef a():\n    return 1\n",
+    ],
+    ids=["a without docstring", "quotes in a default", "other quotes"],
+)
+def test_function_node_finds_the_docstring_or_its_absence(source: str) -> None:
+    assert ast.get_docstring(_function_node(source, "a")) is None
+    assert ast.get_docstring(_function_node(source, "b")) == "B."
 
 
 def test_help_lists_every_command_in_full_at_80_columns() -> None:

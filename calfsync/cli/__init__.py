@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import errno
 import importlib
+import re
 import sqlite3
 import sys
 from datetime import date
@@ -58,14 +59,15 @@ def _function_node(source: str, function: str) -> ast.FunctionDef:
     """The top-level ``def function`` of a module's ``source``.
 
     Parsing every command module took 10-15 ms of ``--help``; parsing from the ``def`` to the end
-    of its docstring is enough and takes under 1 ms. The whole module is parsed when that
-    fragment does not parse (a function without a docstring, say).
+    of the first triple-quoted string after it (its docstring) is enough and takes under 1 ms.
+    When that fragment does not parse, or holds another function, the whole module is parsed.
     """
-    start = source.find(f"\ndef {function}(") + 1
-    end = source.find('"""', source.find('"""', start) + 3) + 3
-    if start and end > 2:
+    head = re.search(rf"^def {function}\(", source, re.MULTILINE)
+    opening = source.find('"""', head.start()) if head else -1
+    closing = source.find('"""', opening + 3) if opening >= 0 else -1
+    if head and closing >= 0:
         try:
-            node = ast.parse(source[start:end]).body[0]
+            node = ast.parse(source[head.start() : closing + 3]).body[0]
         except SyntaxError:
             node = None
         if isinstance(node, ast.FunctionDef) and node.name == function:
