@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
 from ..errors import CalfsyncError
+from ..notify import ChannelError, Message, sender_for
+from ..notify.outbox import (
+    _client,
+    dead_letters,
+    deliver_due,
+    enabled_channels,
+    resolve_channel,
+    retry,
+    utcnow,
+)
+from ..secrets import install_log_redaction, redact
+from . import Context
 
 
 @click.group("notify")
@@ -18,12 +29,8 @@ def notify_group() -> None:
 @notify_group.command("test")
 @click.option("--channel", "channel_name", metavar="NAME", help="Only this channel (its name).")
 @click.pass_obj
-def test_cmd(ctx: Any, channel_name: str | None) -> None:
+def test_cmd(ctx: Context, channel_name: str | None) -> None:
     """Send a test push on each channel and show the result for each (exit 1 if one fails)."""
-    from ..notify import ChannelError, Message, sender_for
-    from ..notify.outbox import _client, enabled_channels, resolve_channel, utcnow
-    from ..secrets import install_log_redaction, redact
-
     install_log_redaction()
     cfg = ctx.config
     channels = enabled_channels(cfg)
@@ -66,11 +73,8 @@ def test_cmd(ctx: Any, channel_name: str | None) -> None:
 @click.option("--now", "force", is_flag=True, help="Try every pending push, ignoring back-off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def flush_cmd(ctx: Any, force: bool, as_json: bool) -> None:
+def flush_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     """Deliver due pushes. Exit 1 while any push stays pending."""
-    from ..notify.outbox import deliver_due, utcnow
-    from ..secrets import install_log_redaction
-
     install_log_redaction()
     report = deliver_due(ctx.db, ctx.config, utcnow(), force=force)
     if as_json:
@@ -89,10 +93,8 @@ def flush_cmd(ctx: Any, force: bool, as_json: bool) -> None:
 @notify_group.command("dead")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.pass_obj
-def dead_cmd(ctx: Any, as_json: bool) -> None:
+def dead_cmd(ctx: Context, as_json: bool) -> None:
     """List dead letters: pushes that failed permanently, with the reason."""
-    from ..notify.outbox import dead_letters
-
     letters = dead_letters(ctx.db)
     if as_json:
         for letter in letters:
@@ -112,10 +114,8 @@ def dead_cmd(ctx: Any, as_json: bool) -> None:
 @notify_group.command("retry")
 @click.argument("outbox_id", metavar="ID", type=int)
 @click.pass_obj
-def retry_cmd(ctx: Any, outbox_id: int) -> None:
+def retry_cmd(ctx: Context, outbox_id: int) -> None:
     """Queue dead letter ID again (see `calfsync notify dead`); the next flush sends it."""
-    from ..notify.outbox import retry, utcnow
-
     if not retry(ctx.db, outbox_id, utcnow()):
         raise CalfsyncError(f"no dead letter #{outbox_id}; list them with `calfsync notify dead`")
     click.echo(f"#{outbox_id} queued again; `calfsync notify flush` sends it now")
