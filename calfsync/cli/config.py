@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..config import SECTIONS, Config, load_config
+from ..secrets import redact_mapping
 
 
 def _load(obj: Any, file: str | None) -> Config:
@@ -41,8 +42,6 @@ def validate_cmd(obj: Any, file: str | None) -> None:
 @click.pass_obj
 def show_cmd(obj: Any, file: str | None, as_json: bool) -> None:
     """Print the effective configuration, defaults filled in and secrets redacted."""
-    from ..secrets import redact_mapping
-
     cfg = _load(obj, file)
     data = redact_mapping(cfg.as_dict())
     if as_json:

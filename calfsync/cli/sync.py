@@ -1,4 +1,4 @@
-"""CLI commands that drive a whole cycle. Output goes through click here, nowhere below."""
+"""``calfsync sync``: one cycle of :mod:`calfsync.sync` over the configured sources."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import click
 
+from ..config import default_inbox
+from ..sync import run_cycle
 from . import Context
 
 
@@ -18,9 +20,6 @@ def sync_cmd(obj: Context, no_push: bool) -> None:
     Exit 0 when the cycle ran (pushes that failed stay queued for the next one), 1 when a source
     or the rules failed.
     """
-    from ..config import default_inbox
-    from ..sync import run_cycle
-
     cfg = obj.config
     if default_inbox() in cfg.inboxes:  # with no [fit] inbox configured, make the default one
         default_inbox().mkdir(parents=True, exist_ok=True)
