@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
-from ..store.db import rows, write_tx
+from ..store.db import write_tx
 from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
 
 if TYPE_CHECKING:
@@ -100,12 +100,13 @@ def enqueue(db: sqlite_utils.Database, cfg: Config, alert_ids: list[int], now: d
     written = 0
     with write_tx(db):
         marks = ",".join("?" * len(alert_ids))
-        candidates = rows(
-            db,
-            f"""SELECT a.id, a.episode_key, a.local_date, act.start_time
-                FROM alerts a LEFT JOIN activities act ON act.id = a.activity_id
-                WHERE a.id IN ({marks}) AND a.pushed = 'pending'""",
-            alert_ids,
+        candidates = list(
+            db.query(
+                f"""SELECT a.id, a.episode_key, a.local_date, act.start_time
+                    FROM alerts a LEFT JOIN activities act ON act.id = a.activity_id
+                    WHERE a.id IN ({marks}) AND a.pushed = 'pending'""",
+                alert_ids,
+            )
         )
         for alert in candidates:
             recent = (
@@ -315,15 +316,16 @@ def _claim_next(
                     WHERE id IN ({marks})""",
                 [worker, utc_iso(now + LEASE), push_key, today, *ids],
             )
-            claimed = rows(
-                db,
-                f"""SELECT o.id, o.alert_id, o.channel, o.attempts, o.created_at, o.push_key,
-                        a.rule, a.severity, a.title, a.body, a."values", a.episode_key,
-                        a.local_date, a.activity_id, act.strava_id, act.name AS activity_name
-                    FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
-                    LEFT JOIN activities act ON act.id = a.activity_id
-                    WHERE o.id IN ({marks}) ORDER BY o.id""",
-                ids,
+            claimed = list(
+                db.query(
+                    f"""SELECT o.id, o.alert_id, o.channel, o.attempts, o.created_at, o.push_key,
+                            a.rule, a.severity, a.title, a.body, a."values", a.episode_key,
+                            a.local_date, a.activity_id, act.strava_id, act.name AS activity_name
+                        FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
+                        LEFT JOIN activities act ON act.id = a.activity_id
+                        WHERE o.id IN ({marks}) ORDER BY o.id""",
+                    ids,
+                )
             )
             return chan_name, claimed
     return None
@@ -468,12 +470,13 @@ def pending_count(db: sqlite_utils.Database) -> int:
 
 def dead_letters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Dead rows with their alert, newest first (``last_error`` is already redacted)."""
-    return rows(
-        db,
-        """SELECT o.id, o.channel, o.channel_type, o.attempts, o.last_status, o.last_error,
-                  o.created_at, a.rule, a.local_date, a.title, a.episode_key
-           FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
-           WHERE o.state = 'dead' ORDER BY o.id DESC""",
+    return list(
+        db.query(
+            """SELECT o.id, o.channel, o.channel_type, o.attempts, o.last_status, o.last_error,
+                      o.created_at, a.rule, a.local_date, a.title, a.episode_key
+               FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
+               WHERE o.state = 'dead' ORDER BY o.id DESC""",
+        )
     )
 
 
