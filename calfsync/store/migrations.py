@@ -6,7 +6,7 @@ migration's name in ``_sqlite_migrations`` in the same transaction as the migrat
 ``PRAGMA user_version`` mirrors their count. Every database written since 0.1.0 records these
 names, so a name never changes: a renamed migration would run again. The two ``0002_`` names
 are history (two branches each took 0002); their order is the order of :data:`ORDER`. A new
-migration goes at the end of :data:`ORDER` with the next number (``0005_…``).
+migration goes at the end of :data:`ORDER` with the next number (``0006_…``).
 """
 
 from __future__ import annotations
@@ -200,6 +200,16 @@ def _strava_listing(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE activities ADD COLUMN strava_listed_at TEXT")
 
 
+def _suspect_and_delivery(db: sqlite_utils.Database) -> None:
+    # RULES.md "Plausible": NULL when the activity is plausible, else why it is suspect, in words
+    # (calfsync/quality.py). A suspect activity counts for no rule and no load view unless the
+    # runner confirmed it (suspect_confirmed = 1).
+    db.execute("ALTER TABLE activities ADD COLUMN suspect TEXT")
+    db.execute("ALTER TABLE activities ADD COLUMN suspect_confirmed INTEGER NOT NULL DEFAULT 0")
+    # 'now' = pushed at once, 'digest' = waits for the weekly digest (RULES.md delivery classes).
+    db.execute("ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT 'now'")
+
+
 # (recorded name, migration) in the order they run: the only place that orders them.
 ORDER = (
     ("0001_initial", _initial),
@@ -207,6 +217,7 @@ ORDER = (
     ("0002_notify_outbox", _notify_outbox),
     ("0003_rules_gear_assignments", _gear_assignments),
     ("0004_strava_listing", _strava_listing),
+    ("0005_suspect_and_delivery", _suspect_and_delivery),
 )
 MIGRATIONS = Migrations("calfsync")
 for _name, _migration in ORDER:
