@@ -17,7 +17,9 @@ Policy (shared/RULES.md) is applied at claim time: quiet hours defer to their en
 ``[notify] daily_cap`` pushes per local day per channel, bundling what is due under the most
 important alert's title; what is over the cap waits for the next local day. ``daily_cap = 0``
 turns the cap off: one push per alert. The webhook is never bundled (one request per alert)
-nor capped: it feeds machines.
+nor capped: it feeds machines. The weekly digest (:mod:`calfsync.notify.digest`) is an alert
+row like any other, so all of this holds for it too; it is only never bundled with alerts.
+What the queue holds and what a delivery did are read by :mod:`calfsync.notify.outbox_report`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import os
 import random
 import socket
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,12 @@ from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
 from ..store.db import write_tx
 from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
+
+# The reads moved to outbox_report; callers keep importing them from the outbox.
+from .outbox_report import DeliveryReport as DeliveryReport
+from .outbox_report import dead_letters as dead_letters
+from .outbox_report import pending_count as pending_count
+from .outbox_report import summary as summary
 
 if TYPE_CHECKING:
     import httpx
@@ -53,31 +60,6 @@ MAX_BUNDLE = 50
 UNBUNDLED_TYPES = frozenset({"webhook"})
 DEFAULT_TIMEOUT_S = 10.0
 _random = random.Random()
-
-
-@dataclass
-class DeliveryReport:
-    """What one :func:`deliver_due` call did. Counts are pushes (messages), except
-    ``rows_sent``: outbox rows (alert × channel) those pushes carried."""
-
-    sent: int = 0
-    rows_sent: int = 0
-    retrying: int = 0
-    dead: int = 0
-    deferred: int = 0
-    pending: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "sent": self.sent,
-            "rows_sent": self.rows_sent,
-            "retrying": self.retrying,
-            "dead": self.dead,
-            "deferred": self.deferred,
-            "pending": self.pending,
-            "errors": list(self.errors),
-        }
 
 
 # --------------------------------------------------------------------------- enqueue
@@ -279,13 +261,13 @@ def _claim_next(
     notify = cfg.notify
     with write_tx(db):
         cursor = db.execute(
-            f"""SELECT o.id, o.channel FROM notify_outbox o
+            f"""SELECT o.id, o.channel, a.rule FROM notify_outbox o
                 JOIN alerts a ON a.id = o.alert_id
                 WHERE ({_DUE}) AND a.pushed NOT IN ('history', 'imported')
                 ORDER BY o.next_attempt_at, o.id""",
             params,
         )
-        due = [{"id": i, "channel": c} for i, c in cursor.fetchall() if i not in tried]
+        due = [{"id": i, "channel": c, "rule": r} for i, c, r in cursor if i not in tried]
         if not due:
             return None
         orphans = [r["id"] for r in due if r["channel"] not in channels]
@@ -301,7 +283,7 @@ def _claim_next(
         today = policy.local_day(now, tz)
         cap = notify.daily_cap
         for chan_name in dict.fromkeys(r["channel"] for r in due):
-            ids = [r["id"] for r in due if r["channel"] == chan_name]
+            ids = _one_push([r for r in due if r["channel"] == chan_name])
             if channels[chan_name]["type"] in UNBUNDLED_TYPES or cap <= 0:
                 ids = ids[:1]
             elif cap > 0 and _pushes_today(db, chan_name, today, now) >= cap:
@@ -329,6 +311,14 @@ def _claim_next(
             )
             return chan_name, claimed
     return None
+
+
+def _one_push(rows: list[dict[str, Any]]) -> list[int]:
+    """The due rows of one channel that may share a push: the alerts, else one digest. A
+    weekly digest is a push of its own (its body is the message; bundled, it would shrink to
+    a line), sent after the day's alerts, so under the daily cap an alert never waits for it."""
+    alerts = [r["id"] for r in rows if r["rule"] != policy.DIGEST_RULE]
+    return alerts or [rows[0]["id"]]
 
 
 def _pushes_today(db: sqlite_utils.Database, channel: str, day: str, now: datetime) -> int:
@@ -457,27 +447,7 @@ def _set_dead(db: sqlite_utils.Database, ids: list[int], now: datetime, reason: 
     )
 
 
-# --------------------------------------------------------------------------- inspection
-
-
-def pending_count(db: sqlite_utils.Database) -> int:
-    """Rows still to deliver (pending, or claimed and not yet marked)."""
-    row = db.execute(
-        "SELECT COUNT(*) FROM notify_outbox WHERE state IN ('pending', 'sending')"
-    ).fetchone()
-    return int(row[0])
-
-
-def dead_letters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Dead rows with their alert, newest first (``last_error`` is already redacted)."""
-    return list(
-        db.query(
-            """SELECT o.id, o.channel, o.channel_type, o.attempts, o.last_status, o.last_error,
-                      o.created_at, a.rule, a.local_date, a.title, a.episode_key
-               FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
-               WHERE o.state = 'dead' ORDER BY o.id DESC""",
-        )
-    )
+# --------------------------------------------------------------------------- dead letters
 
 
 def retry(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> bool:
@@ -495,27 +465,6 @@ def retry(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> bool:
         if cursor.rowcount:
             alert_store.mark_pending(db, outbox_id)
     return bool(cursor.rowcount)
-
-
-def summary(db: sqlite_utils.Database) -> dict[str, Any]:
-    """Counts by state, the next due time and the last error, for ``calfsync status``."""
-    counts = {state: 0 for state in ("pending", "sending", "sent", "dead")}
-    for state, count in db.execute("SELECT state, COUNT(*) FROM notify_outbox GROUP BY state"):
-        counts[state] = count
-    next_due = db.execute(
-        "SELECT MIN(next_attempt_at) FROM notify_outbox WHERE state = 'pending'"
-    ).fetchone()[0]
-    last_sent = db.execute("SELECT MAX(sent_at) FROM notify_outbox").fetchone()[0]
-    last_error = db.execute(
-        """SELECT channel, last_error FROM notify_outbox WHERE last_error IS NOT NULL
-           AND state IN ('pending', 'dead') ORDER BY id DESC LIMIT 1"""
-    ).fetchone()
-    return {
-        **counts,
-        "next_attempt_at": next_due,
-        "last_sent_at": last_sent,
-        "last_error": f"{last_error[0]}: {redact(last_error[1])}" if last_error else None,
-    }
 
 
 def utcnow() -> datetime:

@@ -17,6 +17,7 @@ from ..rules.registry import priority
 from . import Message
 
 MAX_PUSH_CHARS = 1000
+DIGEST_RULE = "DIGEST"  # the weekly digest's alert rows (calfsync.notify.digest)
 HIGH_SEVERITIES = {"large", "long", "moderate", "high", "severe", "critical", "urgent"}
 LOW_SEVERITIES = {"info", "low", "minor", "note"}
 
