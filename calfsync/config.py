@@ -72,6 +72,21 @@ def _check_quiet_hours(value: str, label: str) -> None:
         _check_hhmm(part.strip(), label)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_weekly(value: str, label: str) -> tuple[int, int, int] | None:
+    """``"mon 07:00"`` -> (weekday 0-6, hour, minute); ``"off"`` -> None; anything else is a
+    :class:`ConfigError` naming ``label``. The one reader of ``[notify] digest``."""
+    if value == "off":
+        return None
+    day, _, clock = value.strip().partition(" ")
+    if day.lower() not in WEEKDAYS:
+        days = "/".join(WEEKDAYS)
+        raise ConfigError(f"{label} must be a weekday ({days}) and a time like 'mon 07:00', or off")
+    return (WEEKDAYS.index(day.lower()), *_check_hhmm(clock.strip(), label))
+
+
 def _check_zone(value: str, label: str) -> None:
     try:
         ZoneInfo(value)
@@ -145,6 +160,11 @@ class NotifyConfig(Table):
     daily_cap: int = key("Pushes per local day per channel; 0 = no cap.", 1, min=0, max=1000)
     push_window_hours: float = key(
         "Only runs started this recently may push.", 72, min=0, max=8760, unit="h"
+    )
+    digest: str = key(
+        'The weekly digest: local weekday and time ("mon 07:00") or "off".',
+        "mon 07:00",
+        check=parse_weekly,
     )
     channels: list[dict[str, Any]] = key("Push channels. Default: the console.")
 

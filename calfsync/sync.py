@@ -2,7 +2,8 @@
 
 sources -> store -> evaluate rules -> enqueue pushes (same transaction as the alerts) -> deliver.
 Each step is one function of ``(db, cfg, now)`` returning a typed report: :func:`scan_fit`,
-:func:`poll_strava`, :func:`read_replies`, :func:`evaluate`, :func:`deliver` and :func:`nightly`.
+:func:`poll_strava`, :func:`read_replies`, :func:`evaluate`, :func:`digest` (the weekly digest,
+when due), :func:`deliver` and :func:`nightly`.
 :func:`run_steps` is the only place that runs them: it records each outcome in the ``state``
 table (``cycle.<step>.last_run`` / ``last_ok`` / ``last_error``, redacted), which ``status``
 reads, and logs a failure. A step that fails lets the next ones run, unless the database itself
@@ -34,7 +35,9 @@ from .ingest import strava as strava_sync
 from .ingest.fit import ImportSummary, scan_inboxes
 from .ingest.strava import StravaReport
 from .model import utc_iso
+from .notify import digest as weekly_digest
 from .notify import outbox, replies
+from .notify.digest import DigestReport
 from .notify.outbox import DeliveryReport
 from .rules import engine
 from .rules.history import day_of
@@ -76,7 +79,9 @@ class RepliesReport:
         return f"{self.answers} soreness answer(s)"
 
 
-StepReport = ImportSummary | StravaReport | EvaluateReport | RepliesReport | DeliveryReport
+StepReport = (
+    ImportSummary | StravaReport | EvaluateReport | RepliesReport | DigestReport | DeliveryReport
+)
 
 
 @dataclass
@@ -88,6 +93,7 @@ class CycleReport:
     alert_ids: list[int] = field(default_factory=list)
     delivery: DeliveryReport | None = None
     replies: RepliesReport | None = None
+    digest: DigestReport | None = None
     errors: dict[str, str] = field(default_factory=dict)
     reports: dict[str, StepReport] = field(default_factory=dict)  # steps that ran, in order
     database_busy: bool = False  # another writer held the lock: nothing more was written
@@ -118,6 +124,8 @@ class CycleReport:
             self.alert_ids.extend(report.alert_ids)
         elif isinstance(report, DeliveryReport):
             self.delivery = report
+        elif isinstance(report, DigestReport):
+            self.digest = report
         else:
             self.replies = report
 
@@ -198,6 +206,11 @@ def read_replies(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Repli
 def evaluate(db: sqlite_utils.Database, cfg: Config, now: datetime) -> EvaluateReport:
     """Judge the dates whose data changed; alerts and their pushes in one transaction."""
     return EvaluateReport(evaluate_pending(db, cfg, now))
+
+
+def digest(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DigestReport:
+    """Record and enqueue this week's digest once its moment has passed (a no-op otherwise)."""
+    return weekly_digest.run(db, cfg, now)
 
 
 def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryReport:
@@ -303,12 +316,17 @@ def _replies_wanted(cfg: Config) -> bool:
     return bool(cfg.notify.reply_topic)
 
 
+def _digest_wanted(cfg: Config) -> bool:
+    return cfg.notify.digest != "off"
+
+
 REGISTRY: dict[str, Step] = {
     step.name: step
     for step in (
         Step("fit", scan_fit),
         Step("strava", poll_strava, strava_sync.configured),
         Step("evaluate", evaluate),
+        Step("digest", digest, _digest_wanted),
         Step("deliver", deliver),
         Step("nightly", nightly),
         Step("replies", read_replies, _replies_wanted),
@@ -332,11 +350,18 @@ def _got_answers(report: CycleReport) -> bool:
 
 # A plan: step names in order, each with the condition (on what the steps before it did) to run.
 Plan = tuple[tuple[str, Callable[[CycleReport], bool]], ...]
-CYCLE: Plan = tuple((name, _always) for name in ("fit", "strava", "replies", "evaluate", "deliver"))
+CYCLE: Plan = tuple(
+    (name, _always) for name in ("fit", "strava", "replies", "evaluate", "digest", "deliver")
+)
 JOBS: dict[str, Plan] = {
     "fit": (("fit", _always), ("evaluate", _always), ("deliver", _made_alerts)),
     "strava": (("strava", _always), ("evaluate", _always), ("deliver", _made_alerts)),
-    "deliver": (("replies", _always), ("evaluate", _got_answers), ("deliver", _always)),
+    "deliver": (
+        ("replies", _always),
+        ("evaluate", _got_answers),
+        ("digest", _always),  # every flush: a daemon down at the moment sends it when back
+        ("deliver", _always),
+    ),
     "nightly": (("nightly", _always),),
 }
 

@@ -89,6 +89,37 @@ def insert_notice(
     return int(cursor.lastrowid) if cursor.rowcount else 0
 
 
+def insert_digest(
+    db: sqlite_utils.Database,
+    rule: str,
+    episode_key: str,
+    local_date: str,
+    title: str,
+    body: str,
+    values_json: str,
+    listed_ids: list[int],
+) -> int:
+    """Insert the weekly digest (severity 'info', delivery 'now', pending) and move the alerts
+    it lists from 'digest' to 'in_digest', in the caller's transaction; return its id, or 0
+    (and move nothing) when that week's ``episode_key`` is already taken."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO alerts (rule, episode_key, local_date, activity_id, severity,
+           title, body, "values", pushed, delivery)
+           VALUES (?, ?, ?, NULL, 'info', ?, ?, ?, 'pending', 'now')""",
+        [rule, episode_key, local_date, title, body, values_json],
+    )
+    if not cursor.rowcount:
+        return 0
+    digest_id = int(cursor.lastrowid)
+    if listed_ids:
+        marks = ",".join("?" * len(listed_ids))
+        db.execute(
+            f"UPDATE alerts SET pushed = 'in_digest' WHERE pushed = 'digest' AND id IN ({marks})",
+            listed_ids,
+        )
+    return digest_id
+
+
 def mark_history(db: sqlite_utils.Database, alert_id: int) -> None:
     """An alert too old to push: ``pushed`` becomes 'history'."""
     db.execute("UPDATE alerts SET pushed = 'history' WHERE id = ?", [alert_id])
