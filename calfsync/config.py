@@ -343,10 +343,6 @@ class Config:
         out = {name: getattr(self, name).as_dict() for name in SECTIONS}
         return {**out, "rules": {rid: dict(p) for rid, p in self.rules.items()}}
 
-    def section(self, name: str) -> dict[str, Any]:
-        """Transitional: one section as a dict. Use the typed attribute instead."""
-        return self.as_dict()[name]
-
 
 # --------------------------------------------------------------------------- loading
 

@@ -129,7 +129,7 @@ def history(
         shoes={s.id: s for s in shoes},
         soreness={(DAY0 + timedelta(days=k)).toordinal(): v for k, v in (soreness or {}).items()},
         gap_days=cfg.rule("RET1")["gap_days"],
-        max_heart_rate=cfg.section("athlete")["max_heart_rate"],
+        max_heart_rate=cfg.athlete.max_heart_rate,
     )
 
 

@@ -22,7 +22,7 @@ from .registry import ON_REPORT, ON_RUN, ON_WINDOW, RULES, render, severity_rank
 
 def rule_params(cfg: Any) -> dict[str, dict[str, Any]]:
     """Each rule's parameters from the config; WU judges hardness with I1's settings."""
-    params = {rid: dict(values) for rid, values in cfg.section("rules").items()}
+    params = {rid: dict(values) for rid, values in cfg.rules.items()}
     i1 = params.get("I1", {})
     wu = params.get("WU")
     if wu is not None:
