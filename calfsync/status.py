@@ -9,6 +9,10 @@ can ask while the daemon writes. What it reads from the ``state`` table:
 - ``strava.status`` (``ok`` | ``needs_reauth`` | ``inactive`` | ``rate_limited`` | ``error``),
   ``strava.message`` and ``strava.rate_limited_until`` when the Strava source keeps them.
 
+It also lists the suspect activities (``activities.suspect``: a ride saved as a run, an
+altimeter fault...) that no rule counts until the runner confirms or corrects them with
+``calfsync activity``. They are not problems: a bad file left as it is harms nothing.
+
 The report is not ``ok`` (and ``status`` exits 1) when the last successful scan, delivery or
 Strava poll is older than three intervals, or something needs the runner (a failing step, Strava
 needing re-authorization or a subscription, pushes that died recently). Secrets are never shown:
@@ -30,6 +34,7 @@ from .secrets import SECRET_KEYS, redact
 from .sync import STEPS
 
 STALE_INTERVALS = 3
+SUSPECTS_SHOWN = 20
 DEAD_RECENT = timedelta(days=7)
 STRAVA_FIXES = {
     "needs_reauth": "run `calfsync auth strava` to authorize calfsync again",
@@ -207,10 +212,35 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
             or 0,
         },
         "pushes": pushes,
+        "suspects": suspect_activities(conn, SUSPECTS_SHOWN),
         "strava": strava,
         "problems": problems,
         "ok": not problems,
     }
+
+
+def suspect_activities(conn: sqlite3.Connection, limit: int | None = None) -> list[dict[str, Any]]:
+    """Unconfirmed suspect activities, newest first: id, date, sport, distance and the reason.
+    Empty on a database older than the suspect column."""
+    sql = (
+        "SELECT id, local_date, sport, distance_m, suspect FROM activities "
+        "WHERE suspect IS NOT NULL AND suspect_confirmed = 0 AND deleted = 0 "
+        "ORDER BY local_date DESC, start_time DESC" + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    try:
+        rows = conn.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # an older schema, opened read-only before its upgrade
+        return []
+    return [
+        {
+            "id": r[0],
+            "local_date": r[1],
+            "sport": r[2],
+            "distance_km": round((r[3] or 0.0) / 1000.0, 2),
+            "reason": r[4],
+        }
+        for r in rows
+    ]
 
 
 def config_secrets(cfg: Config) -> list[str]:

@@ -90,6 +90,40 @@ def test_status_healthy_json(tmp_path: Path, capsys, now: datetime) -> None:
     assert SECRET not in out
 
 
+def test_status_lists_suspect_activities_without_failing(tmp_path: Path, capsys, now) -> None:
+    config = make_config(tmp_path)
+    db = open_db(tmp_path / "c.db")
+    healthy_state(db, now)
+    add_activity(db, "2026-03-01", "fine")
+    add_activity(db, "2026-03-02", "ride")
+    add_activity(db, "2026-03-03", "checked")
+    db.execute(
+        "UPDATE activities SET distance_m = 52000, suspect = 'average 8.1 m/s over 52.0 km: "
+        "a ride or a drive?' WHERE id IN ('ride', 'checked')"
+    )
+    db.execute("UPDATE activities SET suspect_confirmed = 1 WHERE id = 'checked'")
+    db.close()
+    code, out, err = cli(capsys, "--config", str(config), "status")
+    assert code == 0, out + err  # listed, not a problem
+    assert "suspect    not counted until confirmed or corrected (calfsync activity):" in out
+    lines = [line for line in out.splitlines() if line.startswith("  ride ")]
+    assert lines == [
+        "  ride  2026-03-02  52.00 km  average 8.1 m/s over 52.0 km: a ride or a drive?"
+    ]
+    assert "checked" not in out and "  fine " not in out
+    code, out, _err = cli(capsys, "--config", str(config), "status", "--json")
+    assert json.loads(out)["suspects"] == [
+        {
+            "id": "ride",
+            "local_date": "2026-03-02",
+            "sport": "running",
+            "distance_km": 52.0,
+            "reason": "average 8.1 m/s over 52.0 km: a ride or a drive?",
+        }
+    ]
+    assert json.loads(out)["activities"]["runs"] == 2  # the suspect one is not a counted run
+
+
 def test_status_shows_the_daemon_and_its_next_run(tmp_path: Path, capsys, now) -> None:
     config = make_config(tmp_path)
     db = open_db(tmp_path / "c.db")

@@ -57,7 +57,10 @@ def config(tmp_path: Path, ntfy: FakeNtfy | None = None, **extra):
         **extra,
     }
     if ntfy is not None:
-        raw["notify"] = {"channels": [{"type": "ntfy", "url": ntfy.url, "topic": "calf"}]}
+        raw["notify"] = {
+            "channels": [{"type": "ntfy", "url": ntfy.url, "topic": "calf"}],
+            "digest": "off",  # the weekly digest is a push too: test_notify_digest.py
+        }
     return validate(raw)
 
 

@@ -39,6 +39,7 @@ def test_a_sync_killed_mid_import_recovers_without_duplicates_and_pushes_once(tm
         cfg = config_file(tmp_path, tmp_path / "c.db")
         cfg.write_text(
             cfg.read_text()
+            + '[notify]\ndigest = "off"\n'  # the weekly digest is a push too: own tests
             + f'[[notify.channels]]\ntype = "ntfy"\nurl = "{ntfy.url}"\ntopic = "calf"\n'
         )
         proc = subprocess.Popen(

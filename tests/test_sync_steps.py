@@ -82,5 +82,5 @@ def test_every_job_is_a_plan_of_registered_steps(job):
 
 
 def test_steps_are_named_once():
-    assert sync.STEPS == ("fit", "strava", "evaluate", "deliver", "nightly", "replies")
+    assert sync.STEPS == ("fit", "strava", "evaluate", "digest", "deliver", "nightly", "replies")
     assert {name for name, _when in sync.CYCLE} <= set(sync.STEPS)

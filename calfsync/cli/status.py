@@ -73,6 +73,18 @@ def render(report: dict[str, Any], now: datetime) -> str:
         if message:  # messages often start with the state already ("inactive: ...")
             text = message if message.startswith(f"{text}:") else f"{text}: {message}"
         lines.append(f"strava     {text}")
+    suspects = report.get("suspects") or []
+    if suspects:
+        lines.append("suspect    not counted until confirmed or corrected (calfsync activity):")
+    lines.extend(suspect_lines(suspects))
     for problem in report["problems"]:
         lines.append(f"problem    {problem}")
     return "\n".join(lines)
+
+
+def suspect_lines(suspects: list[dict[str, Any]]) -> list[str]:
+    """One line per suspect activity: id, date, distance and reason."""
+    return [
+        f"  {s['id']}  {s['local_date']}  {s['distance_km']:.2f} km  {s['reason']}"
+        for s in suspects
+    ]

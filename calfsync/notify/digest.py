@@ -171,7 +171,7 @@ def _load_line(data: DigestData) -> str:
         changes.append(f"distance {pct(data.distance_km / mean_km - 1)}")
     if data.runs and data.climb_m is not None and mean_climb:
         changes.append(f"climb {pct(data.climb_m / mean_climb - 1)}")
-    return f"{text}" + (f" (this week: {', '.join(changes)})." if changes else ".")
+    return f"{text}" + (f" (that week: {', '.join(changes)})." if changes else ".")
 
 
 def _finding_lines(findings: list[dict[str, Any]], room: int) -> list[str]:
