@@ -255,6 +255,22 @@ def test_the_daily_cap_counts_the_digest(db: Any, ntfy: FakeNtfy) -> None:
     assert ntfy.pushes()[1]["title"].startswith("Your week")
 
 
+def test_after_the_day_s_push_an_alert_and_the_digest_both_wait(db: Any, ntfy: FakeNtfy) -> None:
+    cfg = config(ntfy)
+    early = MONDAY_7 - timedelta(hours=1)
+    alert_and_enqueue(db, cfg, "S1", "S1:early", now=early, local_date="2026-06-08")
+    assert deliver_job(db, cfg, early).delivery.sent == 1  # the day's one push
+    alert_and_enqueue(db, cfg, "G2", "G2:later", now=MONDAY_7, local_date="2026-06-08")
+    report = deliver_job(db, cfg, MONDAY_7)
+    assert report.digest.queued == 1
+    assert report.delivery.sent == 0 and report.delivery.deferred == 2  # in one pass
+    tuesday = MONDAY_7 + timedelta(hours=17)
+    assert deliver_job(db, cfg, tuesday).delivery.sent == 1  # the alert first
+    assert ntfy.pushes()[-1]["title"].startswith("G2")
+    assert deliver_job(db, cfg, tuesday + timedelta(days=1)).delivery.sent == 1
+    assert ntfy.pushes()[-1]["title"].startswith("Your week")
+
+
 def test_two_concurrent_deliver_jobs_make_one_digest_push(tmp_path: Path, ntfy: FakeNtfy) -> None:
     path = tmp_path / "two.db"
     history(open_db(path))

@@ -283,11 +283,13 @@ def _claim_next(
         today = policy.local_day(now, tz)
         cap = notify.daily_cap
         for chan_name in dict.fromkeys(r["channel"] for r in due):
-            ids = _one_push([r for r in due if r["channel"] == chan_name])
+            chan_rows = [r for r in due if r["channel"] == chan_name]
+            ids = _one_push(chan_rows)
             if channels[chan_name]["type"] in UNBUNDLED_TYPES or cap <= 0:
                 ids = ids[:1]
             elif cap > 0 and _pushes_today(db, chan_name, today, now) >= cap:
-                report.deferred += _defer(db, ids, policy.next_local_day(now, tz))
+                waiting = [r["id"] for r in chan_rows]  # the digest too, if due
+                report.deferred += _defer(db, waiting, policy.next_local_day(now, tz))
                 continue
             ids = ids[:MAX_BUNDLE]
             push_key = f"push-{uuid.uuid4().hex}"
