@@ -130,14 +130,21 @@ def test_external_id_naming_the_file_merges_beyond_the_time_window(tmp_path, fak
     assert view["distance_m"] == pytest.approx(10_000, abs=1) and view["name"] == "Sunday tempo"
 
 
-def test_a_different_run_at_the_same_time_stays_separate(tmp_path, fake, cfg, db):
+def test_a_second_recording_of_the_same_time_is_one_run(tmp_path, fake, cfg, db):
+    # RULES.md "Same run twice" (two rows before issue 10): a phone's recording on Strava of the
+    # hour the watch recorded, 20% longer, is the same run recorded twice; the fuller wins
     path = write_fit(tmp_path)
-    strava_twin(fake, distance_m=12_000)  # 20% longer: not the same run
+    strava_twin(fake, distance_m=12_000, external_id=None)
     authorize(db, fake)
     now = START + timedelta(hours=3)
     import_paths(db, cfg, [path], now=now)
     sync(db, cfg, now)
-    assert len(strava_rows(db)) == 2
+    (row,) = strava_rows(db)
+    assert row["distance_m"] == pytest.approx(12_000, abs=1)
+    assert row["name"] == "Sunday tempo" and row["strava_id"] is not None
+    assert row["fit_raw"] and row["strava_raw"]  # both recordings' payloads kept
+    again = sync(db, cfg, now + timedelta(hours=1))
+    assert again.state == "ok" and len(strava_rows(db)) == 1
 
 
 def test_deleted_on_strava_a_merged_run_keeps_counting_from_its_file(tmp_path, fake, cfg, db):

@@ -69,6 +69,13 @@ class History:
     ``soreness_log`` is every report as (day, level) in the order the reports were made; when
     given, ``soreness`` (a day's level: its latest report) is derived from it. Without it each
     day of ``soreness`` counts as one report.
+
+    ``first_day`` is the day of the first activity held (any sport; None: the first run's):
+    nothing is known before it, so a reference window reaching back past it is unknown, not
+    empty (RULES.md "Known history"). ``suspect_days`` are the days of suspect runs the runner
+    has not confirmed: they are not in ``runs``, and a window holding one cannot be judged.
+    A run shorter than ``min_reference_m`` counts for distance but is never a reference, never
+    ends a layoff and never starts a streak.
     """
 
     runs: list[Run]
@@ -77,11 +84,17 @@ class History:
     gap_days: int = 14
     max_heart_rate: int | None = None
     soreness_log: list[tuple[int, int]] | None = None
+    first_day: int | None = None
+    suspect_days: list[int] = field(default_factory=list)
+    min_reference_m: float = 1000.0
 
     def __post_init__(self) -> None:
         self._build_soreness()
         self.runs.sort(key=lambda r: (r.day, r.start_time, r.id))
         self.days = [r.day for r in self.runs]
+        self.suspect_days = sorted(self.suspect_days)
+        if self.days and (self.first_day is None or self.days[0] < self.first_day):
+            self.first_day = self.days[0]
         self.by_day: dict[int, list[int]] = {}
         for i, run in enumerate(self.runs):
             self.by_day.setdefault(run.day, []).append(i)
@@ -166,19 +179,48 @@ class History:
             self.soreness = {d: levels[-1] for d, levels in self.reports.items()}
         self.sore_days = sorted(self.reports)
 
-    # -- streaks ------------------------------------------------------------------------------
+    # -- streaks and what is known --------------------------------------------------------------
+    def is_reference(self, i: int) -> bool:
+        """Whether run i may be a reference, end a layoff or start a streak: not a blip under
+        ``min_reference_m`` (a 0.66 km blip made a RET1 "return" and an S1 "+668%")."""
+        return self.runs[i].distance_m >= self.min_reference_m
+
     def _build_streaks(self) -> None:
+        """Each run's streak start and the gap before it (None: no previous run, or a run under
+        ``min_reference_m``, which is never a return). A short run belongs to the streak in
+        force (before any: its own day, so no window reaches past it); ``first_streak`` is the
+        start of the first streak, so a later one began with a return."""
         self.streak_of: list[int] = []
         self.gap_before: list[int | None] = []
+        self.first_streak: int | None = None
         start = None
         prev_day = None
-        for run in self.runs:
+        for i, run in enumerate(self.runs):
+            if not self.is_reference(i):
+                self.gap_before.append(None)
+                self.streak_of.append(start if start is not None else run.day)
+                continue
             gap = None if prev_day is None else run.day - prev_day
             if start is None or (gap is not None and gap >= self.gap_days):
                 start = run.day
+            if self.first_streak is None:
+                self.first_streak = start
             self.gap_before.append(gap)
             self.streak_of.append(start)
             prev_day = run.day
+
+    def known_since(self, i: int, days: int) -> bool:
+        """Whether the ``days`` days before run i are known: they start on or after the first
+        activity held, or run i's streak began with a return (the layoff before it is known)."""
+        first = self.first_day if self.first_day is not None else self.runs[i].day
+        if self.runs[i].day - days >= first:
+            return True
+        return self.first_streak is not None and self.streak_of[i] > self.first_streak
+
+    def window_clean(self, start: int, end: int) -> bool:
+        """Whether no unconfirmed suspect run falls on days start … end (its load is unknown)."""
+        k = bisect.bisect_left(self.suspect_days, start)
+        return k == len(self.suspect_days) or self.suspect_days[k] > end
 
     def streak_start(self, t: int) -> int | None:
         """Streak start in force on day t (None before the first run)."""

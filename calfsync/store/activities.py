@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from ..model import Activity, utc_iso
+from ..quality import row_suspect_reason, suspect_reason
 from . import merge
 from .db import write_tx
 
@@ -32,20 +33,34 @@ class SaveResult:
     duplicates: int = 0
 
 
-def save_activities(db: sqlite_utils.Database, activities: list[Activity]) -> SaveResult:
-    """Upsert ``activities``; an activity already stored under another id is merged into it."""
+def save_activities(
+    db: sqlite_utils.Database, activities: list[Activity], now: datetime | None = None
+) -> SaveResult:
+    """Upsert ``activities``; an activity already stored under another id, or a second
+    recording of a stored run (RULES.md "Same run twice"), is merged into it.
+
+    Every row written gets its plausibility judged at ``now`` (default: the clock):
+    ``activities.suspect`` is the reason in words, or NULL. A row the runner confirmed
+    (``suspect_confirmed``) keeps the reason it was confirmed with.
+    """
+    now = now or _now_utc()
     result = SaveResult()
     with write_tx(db):
         for act in activities:
-            _save_one(db, act, result)
+            _save_one(db, act, result, now)
         mark_dirty(db, result.changed_dates)
     return result
 
 
-def _save_one(db: sqlite_utils.Database, act: Activity, result: SaveResult) -> None:
+def _save_one(db: sqlite_utils.Database, act: Activity, result: SaveResult, now: datetime) -> None:
     existing = _lookup(db, act)
     if existing is None:
+        twin = merge.recorded_twice(act, _runs_overlapping(db, act))
+        if twin is not None:
+            _fold_twin(db, twin, act, result, now)
+            return
         row = act.to_row()
+        row["suspect"] = suspect_reason(act, now)
         db["activities"].insert(row)
         result.inserted += 1
         result.ids[act.id] = act.id
@@ -53,35 +68,92 @@ def _save_one(db: sqlite_utils.Database, act: Activity, result: SaveResult) -> N
         return
     result.ids[act.id] = existing["id"]
     if existing["id"] == act.id and existing["source"] == act.source:
-        updates = _same_row_updates(existing, act)
+        updates = _same_row_updates(existing, act, now)
     else:
         updates = merge.combine(existing, act)
+    _apply(db, existing, updates, result, now, merged=existing["id"] != act.id)
+
+
+def _fold_twin(
+    db: sqlite_utils.Database,
+    twin: dict[str, Any],
+    act: Activity,
+    result: SaveResult,
+    now: datetime,
+) -> None:
+    """``act`` is a second recording of stored run ``twin``: one row, the fuller one wins."""
+    result.ids[act.id] = twin["id"]
+    stored_suspect = None if twin["suspect_confirmed"] else twin["suspect"]
+    new_is_fuller = merge.fullness(
+        suspect_reason(act, now), act.distance_m, act.moving_time_s
+    ) > merge.fullness(stored_suspect, twin["distance_m"], twin["moving_time_s"])
+    _apply(db, twin, merge.twin_updates(twin, act, new_is_fuller), result, now, merged=True)
+
+
+def _apply(
+    db: sqlite_utils.Database,
+    existing: dict[str, Any],
+    updates: dict[str, Any] | None,
+    result: SaveResult,
+    now: datetime,
+    *,
+    merged: bool,
+) -> None:
+    """Write ``updates`` to stored row ``existing`` (its plausibility judged again), or count a
+    duplicate when nothing changes and the activity came under another id (``merged``)."""
     if not updates or all(existing.get(k) == v for k, v in updates.items()):
-        if existing["id"] != act.id:
+        if merged:
             result.duplicates += 1
         return
-    updates["updated_at"] = utc_iso(_now_utc())
+    updates["updated_at"] = utc_iso(now)
     updates["deleted"] = 0
+    if not existing.get("suspect_confirmed"):
+        updates["suspect"] = row_suspect_reason({**existing, **updates}, now)
     db["activities"].update(existing["id"], updates)
     result.updated += 1
     result.changed_dates.add(existing["local_date"])
     result.changed_dates.add(updates.get("local_date", existing["local_date"]))
 
 
-def _same_row_updates(existing: dict[str, Any], act: Activity) -> dict[str, Any] | None:
-    """The same id again: a re-sync or a re-parse. A salvaged copy never replaces a full one."""
+def _same_row_updates(
+    existing: dict[str, Any], act: Activity, now: datetime
+) -> dict[str, Any] | None:
+    """The same id again: a re-sync or a re-parse. A salvaged copy never replaces a full one,
+    nor a less full recording the measures of a run recorded twice."""
     if act.salvaged and not existing.get("salvaged"):
         return None
+    raw_col = f"{act.source}_raw"
+    row = act.to_row()
+    row[raw_col] = merge.keep_twins(existing.get(raw_col), row[raw_col])
     merged_other_source = (act.source == "strava" and existing.get("fit_raw")) or (
         act.source == "fit" and existing.get("strava_raw")
     )
     if merged_other_source:
         fields = merge.STRAVA_FIELDS if act.source == "strava" else merge.DEVICE_FIELDS
-        row = act.to_row()
-        return {k: row[k] for k in (*fields, f"{act.source}_raw")}
-    row = act.to_row()
-    row.pop("id")
-    return row
+        updates = {k: row[k] for k in (*fields, raw_col)}
+    else:
+        row.pop("id")
+        updates = row
+    return merge.keep_fullest(existing, act, updates, suspect_reason(act, now))
+
+
+def _runs_overlapping(db: sqlite_utils.Database, act: Activity) -> list[dict[str, Any]]:
+    """Stored runs (not deleted) that start from a day before ``act`` to its end: the
+    candidates for a second recording of it."""
+    if not act.is_run:
+        return []
+    span_s = act.elapsed_time_s or act.moving_time_s or 0.0
+    return list(
+        db.query(
+            "SELECT * FROM activities WHERE sport = ? AND deleted = 0 "
+            "AND start_time BETWEEN ? AND ?",
+            [
+                act.sport,
+                utc_iso(act.start_time - timedelta(seconds=merge.TWICE_LOOKBACK_S)),
+                utc_iso(act.start_time + timedelta(seconds=span_s)),
+            ],
+        )
+    )
 
 
 def _lookup(db: sqlite_utils.Database, act: Activity) -> dict[str, Any] | None:
@@ -163,6 +235,35 @@ def mark_gone_from_strava(db: sqlite_utils.Database, strava_id: int, now: dateti
         dates = {row["local_date"]}
         mark_dirty(db, dates)
     return dates
+
+
+def correct_activity(
+    db: sqlite_utils.Database,
+    activity_id: str,
+    now: datetime,
+    *,
+    confirm: bool = False,
+    sport: str | None = None,
+) -> dict[str, Any] | None:
+    """The runner's word on one activity (``calfsync activity``): ``confirm`` counts it although
+    suspect (``suspect_confirmed = 1``, the reason kept); ``sport`` corrects its sport
+    (sub-sport 'generic', its plausibility judged again at ``now``). Its local date is marked
+    dirty, so the history is judged again. Returns the row as it now is, or None when no
+    activity has that id."""
+    with write_tx(db):
+        row = _first(db, "SELECT * FROM activities WHERE id = ? AND deleted = 0", [activity_id])
+        if row is None:
+            return None
+        updates: dict[str, Any] = {"updated_at": utc_iso(now)}
+        if confirm:
+            updates["suspect_confirmed"] = 1
+        if sport is not None and sport != row["sport"]:
+            updates.update(sport=sport, sub_sport="generic", indoor=0)
+            if not row["suspect_confirmed"]:
+                updates["suspect"] = row_suspect_reason({**row, **updates}, now)
+        db["activities"].update(activity_id, updates)
+        mark_dirty(db, {row["local_date"]})
+        return {**row, **updates}
 
 
 def mark_dirty(db: sqlite_utils.Database, dates: set[str]) -> None:

@@ -1,4 +1,9 @@
-"""Read the history the rules judge: runs (not deleted), shoes and the soreness log.
+"""Read the history the rules judge: the runs that count, shoes and the soreness log.
+
+A run counts when it is not deleted and plausible, or suspect and confirmed by the runner
+(RULES.md "Plausible"). The days of the unconfirmed suspect runs are read too: a window rule
+cannot judge a window holding one (its load is unknown). The first activity held (any sport,
+not suspect) bounds what calfsync knows (RULES.md "Known history").
 
 A reader: it writes nothing. The rules themselves (:mod:`calfsync.rules`) never touch the
 database; this module turns rows into their :class:`~calfsync.rules.history.History`.
@@ -12,6 +17,7 @@ import sqlite_utils
 
 from ..config import Config
 from ..rules.history import History, Run, Shoe, day_of
+from .views import counted
 
 RUN_COLUMNS = (
     "id, start_time, local_date, sub_sport, distance_m, ascent_m, indoor, gear_id, name, "
@@ -20,7 +26,7 @@ RUN_COLUMNS = (
 
 
 def load_history(db: sqlite_utils.Database, cfg: Config) -> History:
-    """Runs (not deleted), shoes and the soreness log, as the rules read them.
+    """The runs that count, shoes and the soreness log, as the rules read them.
 
     Heart-rate histograms are read only when a max heart rate is configured, laps only when
     WU is enabled: nothing else reads them.
@@ -39,14 +45,30 @@ def load_history(db: sqlite_utils.Database, cfg: Config) -> History:
         ],
         gap_days=int(params["RET1"]["gap_days"]),
         max_heart_rate=max_hr,
+        first_day=_first_day(db),
+        suspect_days=[
+            day_of(local_date)
+            for (local_date,) in db.execute(
+                "SELECT local_date FROM activities WHERE sport = 'running' AND deleted = 0 "
+                "AND suspect IS NOT NULL AND suspect_confirmed = 0"
+            )
+        ],
     )
+
+
+def _first_day(db: sqlite_utils.Database) -> int | None:
+    """The day of the first activity held, of any sport, not deleted and not suspect (only
+    runs are judged; a confirmed suspect run counts)."""
+    (first,) = db.execute(
+        "SELECT MIN(local_date) FROM activities WHERE deleted = 0 "
+        "AND (suspect IS NULL OR suspect_confirmed = 1)"
+    ).fetchone()
+    return day_of(first) if first else None
 
 
 def _runs(db: sqlite_utils.Database, max_hr: int | None, want_laps: bool) -> list[Run]:
     runs = []
-    cursor = db.execute(
-        f"SELECT {RUN_COLUMNS} FROM activities WHERE sport = 'running' AND deleted = 0"
-    )
+    cursor = db.execute(f"SELECT {RUN_COLUMNS} FROM activities WHERE {counted()}")
     for (
         aid, start, local_date, sub_sport, dist, ascent, indoor, gear_id, name,
         workout_type, interval_s, hist, laps, moving_s,

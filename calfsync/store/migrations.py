@@ -11,8 +11,12 @@ migration goes at the end of :data:`ORDER` with the next number (``0006_…``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from ..quality import row_suspect_reason
 
 
 def _initial(db: sqlite_utils.Database) -> None:
@@ -208,6 +212,14 @@ def _suspect_and_delivery(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE activities ADD COLUMN suspect_confirmed INTEGER NOT NULL DEFAULT 0")
     # 'now' = pushed at once, 'digest' = waits for the weekly digest (RULES.md delivery classes).
     db.execute("ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT 'now'")
+    # Runs stored before this judged now, so a file dated 2099 stops counting on upgrade.
+    now = datetime.now(UTC)
+    runs = db.query(
+        "SELECT id, sport, sub_sport, indoor, start_time, distance_m, moving_time_s, "
+        "elapsed_time_s, ascent_m FROM activities WHERE sport = 'running'"
+    )
+    reasons = [(reason, r["id"]) for r in runs if (reason := row_suspect_reason(r, now))]
+    db.conn.executemany("UPDATE activities SET suspect = ? WHERE id = ?", reasons)
 
 
 # (recorded name, migration) in the order they run: the only place that orders them.
