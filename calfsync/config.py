@@ -273,15 +273,34 @@ RULE_PARAM_MAX = 100_000.0  # a finite bound for rule parameters the registry do
 RULE_COMMON: dict[str, tuple[Any, Key]] = {
     "enabled": (bool, Key("Whether the rule runs.", True)),
     "cooldown_days": (int, Key("Days before the rule may push again.", 7, min=0, max=3650)),
-    "delivery": (str, Key("Push at once or in the digest.", "now", choices=("now", "digest"))),
+    "delivery": (
+        str | dict[str, str],
+        Key(
+            '"now" (an interrupting push) or "digest" (the weekly digest), or a table of them by '
+            "severity; unset: the rule's default for each severity (docs/rules.md).",
+            check=lambda value, label: _check_delivery({"": value}, label),
+        ),
+    ),
 }
+DELIVERY_CLASSES = ("now", "digest")
+
+
+def _check_delivery(
+    classes: Mapping[str, Any], label: str, severities: tuple[str, ...] = ()
+) -> None:
+    """Every value ``now`` or ``digest``; with ``severities``, every key one of them."""
+    for severity, value in classes.items():
+        if value not in DELIVERY_CLASSES:
+            raise ConfigError(f'{label} must be "now" or "digest", not {value!r}')
+        if severities and severity not in severities:
+            raise ConfigError(f"{label}: unknown severity '{severity}' ({', '.join(severities)})")
 
 
 def rule_keys(rule_id: str) -> dict[str, tuple[Any, Key]]:
     """The keys ``[rules.ID]`` takes: its parameters, typed by their defaults, and the common
-    keys (``delivery`` only where the rule has a delivery class)."""
+    keys (``enabled``, ``cooldown_days``, ``delivery``)."""
     params = RULE_DEFAULTS[rule_id]
-    out = {k: RULE_COMMON[k] for k in ("enabled", "cooldown_days")}
+    out = dict(RULE_COMMON)
     for name, default in params.items():
         if name in RULE_COMMON:
             hint, spec = RULE_COMMON[name]
@@ -413,6 +432,9 @@ def _validate_rules(given: Any, where: str, env: Mapping[str, str]) -> dict[str,
         out[rid].update(
             check_table(as_table(params, f"{where}: {table}"), rule_keys(rid), where, table, env)
         )
+        if isinstance(out[rid]["delivery"], dict):
+            severities = tuple(s.name for s in rule_registry.RULES[rid].severities)
+            _check_delivery(out[rid]["delivery"], f"{where}: {table} delivery", severities)
     return out
 
 

@@ -271,10 +271,7 @@ def evaluate_dates(
             engine.days_from(history, start),
             alert_store.load_ledger(db),
         )
-        return [
-            alert_store.insert_alert(db, f, alert_store.push_state(f, mode, now, cfg))
-            for f in findings
-        ]
+        return [alert_store.record_alert(db, f, mode, now, cfg) for f in findings]
 
 
 def evaluate_pending(

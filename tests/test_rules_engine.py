@@ -78,9 +78,16 @@ def test_history_never_pushes(tmp_path: Path) -> None:
     acts = [*weeks(6, 30), run(42, 16)]
     now_fresh = acts[-1].start_time + timedelta(hours=71)
     ids = evaluate_dates(db, CFG, store(db, acts), now_fresh, mode="push")
-    states = {r["local_date"]: r["pushed"] for r in alert_rows(db) if r["id"] in ids}
-    assert states[day(42)] == "pending"
-    assert all(s == "history" for d, s in states.items() if d != day(42))
+    rows = [r for r in alert_rows(db) if r["id"] in ids]
+    states = {(r["rule"], r["local_date"]): r["pushed"] for r in rows}
+    assert states[("S1", day(42))] == "pending"  # S1 large is a "now" alert
+    # a fresh "digest" alert waits for the weekly digest instead of pushing at once
+    assert all(
+        r["pushed"] == ("pending" if r["delivery"] == "now" else "digest")
+        for r in rows
+        if r["local_date"] == day(42)
+    )
+    assert all(s == "history" for (_rule, d), s in states.items() if d != day(42))
     late = open_tmp_db(tmp_path / "late")
     ids = evaluate_dates(
         late, CFG, store(late, acts), acts[-1].start_time + timedelta(hours=73), mode="push"
@@ -125,13 +132,14 @@ def test_higher_severity_escalates_inside_the_cooldown() -> None:
 
 def test_w1_rearms_only_after_the_ratio_falls_back() -> None:
     cfg = make_cfg({"W1": {"cooldown_days": 0}})
-    rising = [*weeks(3, 30), *weeks(1, 40, first_day=21), *weeks(1, 52, first_day=28)]
+    # five weeks first: W1 compares with weeks that must be known (RULES.md, new high)
+    rising = [*weeks(5, 30), *weeks(1, 40, first_day=35), *weeks(1, 52, first_day=42)]
     got = [f.local_date for f in fired(rising, cfg=cfg, rule="W1")]
     # the ratio never fell below +10% between the two rises: one alert
     assert len(got) == 1
     # a steady week in between (ratio 0) re-arms it
-    steady = [*weeks(3, 30), *weeks(1, 40, first_day=21), *weeks(1, 40, first_day=28)]
-    rearmed = [*steady, *weeks(1, 52, first_day=35)]
+    steady = [*weeks(5, 30), *weeks(1, 40, first_day=35), *weeks(1, 40, first_day=42)]
+    rearmed = [*steady, *weeks(1, 52, first_day=49)]
     assert len(fired(rearmed, cfg=cfg, rule="W1")) == 2
 
 
@@ -176,8 +184,8 @@ def test_runs_of_one_day_synced_apart_equal_a_full_evaluation(tmp_path: Path) ->
     hill = weeks(1, 24, first_day=28, climb_per_run=80)[:-1]  # 240 m over 18 km
     morning = run(34, 6, climb=80, hour=7)  # 320 m over 24 km: H1 fires
     evening = run(34, 12, climb=0, hour=18)  # 320 m over 36 km: 8.9 m/km
-    rising = [*weeks(3, 30), *weeks(1, 30, first_day=21)[:-1], run(27, 14.0, hour=7)]
-    late = run(27, 5.0, hour=19)  # W1 fired on the morning run: the evening adds to it
+    rising = [*weeks(5, 30), *weeks(1, 30, first_day=35)[:-1], run(41, 14.0, hour=7)]
+    late = run(41, 5.0, hour=19)  # W1 fired on the morning run: the evening adds to it
     for first, second in (([*base, *hill, morning], [evening]), (rising, [late])):
         inc = open_tmp_db(tmp_path / f"inc{len(first)}")
         evaluate_dates(inc, CFG, store(inc, first), NOW, mode="import")

@@ -68,12 +68,12 @@ def test_h1_layoff_is_not_a_ramp() -> None:
 
 
 def test_h2_fires_and_just_under() -> None:
-    base = weeks(4, 32, climb_per_run=100)
-    found = fired([*base, run(28, 8, climb=151)], rule="H2")
-    assert [(f.local_date, f.values["biggest_climb_m"]) for f in found] == [(day(28), 100)]
-    assert fired([*base, run(28, 8, climb=130)], rule="H2") == []  # exactly 1.3x: not more
-    small = weeks(4, 32, climb_per_run=50)
-    assert fired([*small, run(28, 8, climb=149)], rule="H2") == []  # under 150 m
+    base = weeks(5, 32, climb_per_run=100)  # 30 known days before the run (RULES.md)
+    found = fired([*base, run(35, 8, climb=151)], rule="H2")
+    assert [(f.local_date, f.values["biggest_climb_m"]) for f in found] == [(day(35), 100)]
+    assert fired([*base, run(35, 8, climb=130)], rule="H2") == []  # exactly 1.3x: not more
+    small = weeks(5, 32, climb_per_run=50)
+    assert fired([*small, run(35, 8, climb=149)], rule="H2") == []  # under 150 m
 
 
 def test_h2_treadmill_runs_have_no_climb() -> None:

@@ -24,11 +24,11 @@ def one_of_each() -> dict[str, Finding]:
     shoes = [Shoe("A", name="Old " * 30, drop_mm=10), Shoe("B", name="Racer " * 30, drop_mm=4)]
     histories = [
         ([*weeks(6, 30), run(42, 16, name=LONG)], {}),
-        ([*weeks(3, 30), *weeks(1, 40, first_day=21, name=LONG)], {}),
+        ([*weeks(5, 30), *weeks(1, 40, first_day=35, name=LONG)], {}),
         ([*weeks(2, 20), run(41, 5, name=LONG)], {}),
         ([*weeks(4, 32, climb_per_run=20), *weeks(1, 32, first_day=28, climb_per_run=80)], {}),
         ([*weeks(4, 20), *weeks(1, 36, first_day=28)], {}),
-        ([*weeks(4, 32, climb_per_run=100), run(28, 8, climb=200, name=LONG)], {}),
+        ([*weeks(5, 32, climb_per_run=100), run(35, 8, climb=200, name=LONG)], {}),
         ([*weeks(4, 30, gear="A"), run(28, 5.5, interval_min=10, laps=laps, gear="B")], {}),
         ([run(0, 5)], {d: 3 for d in range(9)}),
         ([run(d, 10, gear="A") for d in range(0, 180, 2)], {}),

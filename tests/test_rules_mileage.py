@@ -66,21 +66,22 @@ def test_s1_threshold_is_configurable_and_rule_can_be_disabled() -> None:
 
 
 def test_w1_fires_on_a_week_up_25_percent() -> None:
-    found = fired([*weeks(3, 30), *weeks(1, 37.5, first_day=21)], rule="W1")
+    # five weeks known before the new high (RULES.md: the weeks W1 compares with are known)
+    found = fired([*weeks(5, 30), *weeks(1, 37.5, first_day=35)], rule="W1")
     assert len(found) == 1
     f = found[0]
     assert f.values["week_km"] == 37.5 and f.values["previous_week_km"] == 30.0
-    assert f.episode_key == f"W1:{day(21)}/{day(27)}"
+    assert f.episode_key == f"W1:{day(35)}/{day(41)}"
 
 
 def test_w1_just_under_the_ratio() -> None:
-    assert fired([*weeks(3, 30), *weeks(1, 36, first_day=21)], rule="W1") == []
-    assert len(fired([*weeks(3, 30), *weeks(1, 36.1, first_day=21)], rule="W1")) == 1
+    assert fired([*weeks(5, 30), *weeks(1, 36, first_day=35)], rule="W1") == []
+    assert len(fired([*weeks(5, 30), *weeks(1, 36.1, first_day=35)], rule="W1")) == 1
 
 
 def test_w1_just_under_five_km() -> None:
-    assert fired([*weeks(3, 20), *weeks(1, 24.9, first_day=21)], rule="W1") == []
-    assert len(fired([*weeks(3, 20), *weeks(1, 25.0, first_day=21)], rule="W1")) == 1
+    assert fired([*weeks(5, 20), *weeks(1, 24.9, first_day=35)], rule="W1") == []
+    assert len(fired([*weeks(5, 20), *weeks(1, 25.0, first_day=35)], rule="W1")) == 1
 
 
 def test_w1_needs_two_weeks_inside_the_streak() -> None:

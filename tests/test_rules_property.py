@@ -77,7 +77,7 @@ def test_day_by_day_import_equals_replay(history: list[tuple]) -> None:
 
 
 def test_a_history_with_several_triggers_imports_as_it_replays() -> None:
-    steady = [(2, 60, 20, "generic", 0)] * 14
+    steady = [(2, 60, 20, "generic", 0)] * 15  # H2 needs 30 known days before the hilly run
     history = [*steady, (2, 150, 300, "generic", 0), (16, 60, 20, "generic", 0)]
     history += [(2, 60, 20, "generic", 0)] * 11 + [(2, 70, 20, "track", 14)]
     rules = {a[0] for a in import_day_by_day(history)}

@@ -73,8 +73,35 @@ def test_every_rule_is_declared_whole(rid: str) -> None:
     assert "enabled" not in rule.params and "cooldown_days" not in rule.params
 
 
-def test_every_severity_is_delivered_now_today() -> None:
-    assert {s.delivery for r in RULES.values() for s in r.severities} == {"now"}
+# Issue 10's default delivery classes: an interruption only for the strong, evidence-backed or
+# painful findings (docs/alert-quality.md gives the figures).
+NOW_BY_DEFAULT = {
+    ("P1", "normal"),
+    ("RET1", "long"),
+    ("S1", "moderate"),
+    ("S1", "large"),
+    ("H1", "normal"),
+    ("H2", "normal"),
+    ("G2", "normal"),
+}
+
+
+def test_default_delivery_classes() -> None:
+    classes = {(r.id, s.name): s.delivery for r in RULES.values() for s in r.severities}
+    assert {k for k, v in classes.items() if v == "now"} == NOW_BY_DEFAULT
+    assert {v for k, v in classes.items() if k not in NOW_BY_DEFAULT} == {"digest"}
+
+
+def test_delivery_is_configurable_per_rule_and_per_severity() -> None:
+    assert registry.delivery("S1", "small") == "digest"
+    assert registry.delivery("S1", "large") == "now"
+    assert registry.delivery("W1", "normal", "now") == "now"
+    assert registry.delivery("P1", "normal", "digest") == "digest"
+    by_severity = {"small": "now"}
+    assert registry.delivery("S1", "small", by_severity) == "now"
+    assert registry.delivery("S1", "large", by_severity) == "now"  # not named: the default
+    assert registry.delivery("RET1", "normal", {"long": "digest"}) == "digest"
+    assert registry.delivery("STRAVA", "warning") == "now"  # a notice about calfsync itself
 
 
 def test_priority_is_rules_md_order() -> None:
@@ -144,3 +171,20 @@ def test_docs_rules_table_is_the_registry() -> None:
         "docs/rules.md's rules table differs from the registry: paste the output of "
         "python -c 'from calfsync.rules.registry import markdown_table; print(markdown_table())'"
     )
+
+
+def test_rules_delivery_key_is_checked() -> None:
+    from calfsync.config import validate
+    from calfsync.errors import ConfigError
+
+    cfg = validate({"rules": {"W1": {"delivery": "now"}, "S1": {"delivery": {"small": "now"}}}})
+    assert cfg.rule("W1")["delivery"] == "now" and cfg.rule("H1")["delivery"] is None
+    assert cfg.rule("S1")["delivery"] == {"small": "now"}
+    for bad, words in (
+        ({"W1": {"delivery": "later"}}, 'must be "now" or "digest"'),
+        ({"S1": {"delivery": {"huge": "now"}}}, "unknown severity 'huge'"),
+        ({"S1": {"delivery": {"small": "soon"}}}, 'must be "now" or "digest"'),
+        ({"S1": {"delivery": 3}}, "must be a string or a table"),
+    ):
+        with pytest.raises(ConfigError, match=words):
+            validate({"rules": bad})

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import Finding
 from .history import History
-from .registry import ON_REPORT, ON_RUN, ON_WINDOW, RULES, render, severity_rank
+from .registry import ON_REPORT, ON_RUN, ON_WINDOW, RULES, delivery, render, severity_rank
 
 
 def rule_params(cfg: Any) -> dict[str, dict[str, Any]]:
@@ -32,34 +32,53 @@ def rule_params(cfg: Any) -> dict[str, dict[str, Any]]:
 
 
 # -- the ledger ---------------------------------------------------------------------------------
+ESCALATED = "#"  # an episode alerted again at a higher severity: "<key>#<severity>"
+
+
+def base_key(rule: str, key: str) -> str:
+    """The episode key without the ``#<severity>`` of an escalated re-judgement."""
+    head, _sep, tail = key.rpartition(ESCALATED)
+    known = RULES.get(rule)
+    if head and known is not None and tail in {s.name for s in known.severities}:
+        return head
+    return key
+
+
 @dataclass
 class Ledger:
-    """Alerts so far: episode keys, and per rule the (day, severity rank) of each alert."""
+    """Alerts so far: per episode key the highest severity rank it alerted with, and per rule
+    the (day, severity rank) of each alert."""
 
-    keys: set[str] = field(default_factory=set)
+    keys: dict[str, int] = field(default_factory=dict)
     fired: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def record(self, rule: str, key: str, day: int, severity: str) -> None:
-        self.keys.add(key)
-        bisect.insort(self.fired.setdefault(rule, []), (day, severity_rank(rule, severity)))
+        rank = severity_rank(rule, severity)
+        base = base_key(rule, key)
+        self.keys[base] = max(rank, self.keys.get(base, 0))
+        bisect.insort(self.fired.setdefault(rule, []), (day, rank))
 
-    def admit(self, f: Finding, t: int, h: History, p: dict[str, Any]) -> bool:
-        """Whether finding ``f`` on day ``t`` becomes an alert; records it when it does.
+    def admit(self, f: Finding, t: int, h: History, p: dict[str, Any]) -> Finding | None:
+        """The alert finding ``f`` on day ``t`` becomes, recorded; None when it is no alert.
 
-        No: its episode key already alerted; the rule alerted in the last ``cooldown_days``
-        with the same or a higher severity; or (rules with a re-arm condition: W1, H1, A1) the
-        ratio has not fallen back since the rule last alerted in this streak.
+        None: its episode already alerted with the same or a higher severity (data judged
+        again that fell lower never retracts what was sent); the rule alerted in the last
+        ``cooldown_days`` with the same or a higher severity; or (rules with a re-arm
+        condition: W1, H1, A1) the ratio has not fallen back since the rule last alerted in
+        this streak. An episode judged again at a higher severity (a salvaged partial file
+        replaced by the complete one) alerts under the key ``<key>#<severity>``.
         """
-        if f.episode_key in self.keys:
-            return False
+        rank = severity_rank(f.rule, f.severity)
+        alerted = self.keys.get(f.episode_key)
+        if alerted is not None and rank <= alerted:
+            return None
         past = self.fired.get(f.rule, [])
         upto = bisect.bisect_right(past, (t, 99))
         cooldown = int(p.get("cooldown_days", 7))
-        rank = severity_rank(f.rule, f.severity)
         k = upto - 1
         while k >= 0 and t - past[k][0] < cooldown:
             if rank <= past[k][1]:
-                return False
+                return None
             k -= 1
         if RULES[f.rule].fallen_back is not None and upto:
             last = past[upto - 1][0]
@@ -69,9 +88,11 @@ class Ledger:
                 and last >= start
                 and not _fallen_back_between(h, f.rule, last, t, p)
             ):
-                return False
+                return None
+        if alerted is not None:
+            f = replace(f, episode_key=f"{f.episode_key}{ESCALATED}{f.severity}")
         self.record(f.rule, f.episode_key, t, f.severity)
-        return True
+        return f
 
 
 def _fallen_back_between(h: History, rule: str, last: int, t: int, p: dict[str, Any]) -> bool:
@@ -111,8 +132,9 @@ def judge(
     out: list[Finding] = []
 
     def consider(f: Finding | None, t: int, p: dict[str, Any]) -> None:
-        if f is not None and ledger.admit(f, t, h, p):
-            out.append(f)
+        admitted = ledger.admit(f, t, h, p) if f is not None else None
+        if admitted is not None:
+            out.append(admitted)
 
     for t in sorted(set(days)):
         for i in h.by_day.get(t, ()):
@@ -130,10 +152,13 @@ def days_from(h: History, start: int) -> list[int]:
 
 
 # -- replay -------------------------------------------------------------------------------------
-def finding_dict(f: Finding) -> dict[str, Any]:
-    """The JSON shape of an alert for ``replay --json``."""
+def finding_dict(f: Finding, params: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON shape of an alert for ``replay --json``; ``delivery`` is its class under
+    ``params`` (``[rules.X] delivery``) or the rule's default."""
     title, body = render(f)
+    configured = (params or {}).get(f.rule, {}).get("delivery")
     return {
+        "delivery": delivery(f.rule, f.severity, configured),
         "rule": f.rule,
         "local_date": f.local_date,
         "activity_id": f.activity_id,
@@ -159,4 +184,4 @@ def replay(
     cooldowns, streaks and re-arm.
     """
     found = replay_findings(h, params)
-    return [finding_dict(f) for f in found if since is None or f.local_date >= since]
+    return [finding_dict(f, params) for f in found if since is None or f.local_date >= since]

@@ -19,11 +19,12 @@ def h1_numbers(
     """A7, CA and climb density for day t (up to run i when given); None when H1 cannot judge.
 
     H1 needs the 28 days t − 27 … t inside the current streak, climb known for at least 75% of
-    the outdoor runs in them, and at least one outdoor run with known climb in the base weeks
+    the outdoor runs in them, no suspect run not yet confirmed in them (its climb is unknown),
+    and at least one outdoor run with known climb in the base weeks
     (t − 27 … t − 7), so a base of treadmill runs is unknown, not flat.
     """
     start = h.streak_start(t)
-    if start is None or t - 27 < start:
+    if start is None or t - 27 < start or not h.window_clean(t - 27, t):
         return None
     outdoor = h.through("outdoor", t - 27, t, i)
     known = h.through("known", t - 27, t, i)
@@ -130,7 +131,7 @@ H1 = Rule(
         "min_known_fraction": 0.75,
         "rearm_below": 1.0,
     },
-    severities=(Severity("normal", 4),),
+    severities=(Severity("normal", 4, "now"),),
     build=h1_text,
     trigger="more hill running",
     summary="more hill running (week)",
@@ -142,18 +143,20 @@ H1 = Rule(
 
 def h2(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     """H2, more hill running in one run: climb > 1.3 × the biggest climb of the runs in the 30
-    days before (current streak, known climb only) and at least 150 m.
+    days before (current streak, known climb only, runs of at least 1 km) and at least 150 m.
+    Silent while those 30 days reach back before the first activity held, unless the streak
+    began with a return (RULES.md "Known history").
 
     Evidence grade: convention, by analogy with S1.
     """
     run = h.runs[i]
-    if run.climb_m is None:
+    if run.climb_m is None or not h.known_since(i, p["lookback_days"]):
         return None
     streak = h.streak_of[i]
     climbs = [
         h.runs[j].climb_m
         for j in h.before(i, p["lookback_days"])
-        if h.runs[j].day >= streak and h.runs[j].climb_m is not None
+        if h.runs[j].day >= streak and h.runs[j].climb_m is not None and h.is_reference(j)
     ]
     if not climbs:
         return None
@@ -194,7 +197,7 @@ H2 = Rule(
     kind="per_run",
     check=h2,
     params={"ratio": 1.3, "min_climb_m": 150.0, "lookback_days": 30},
-    severities=(Severity("normal", 4),),  # RULES.md ranks "H1/H2" together
+    severities=(Severity("normal", 4, "now"),),  # RULES.md ranks "H1/H2" together
     build=h2_text,
     trigger="more hill running",
     summary="more hill running (one run)",

@@ -12,6 +12,7 @@ rules (their day counting this run), then the rules judged at each soreness repo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import Finding, Rule, gear, hills, intervals, layoff, mileage, pain
@@ -75,6 +76,21 @@ def severity_rank(rule: str, severity: str | None) -> int:
     """1 for a rule's lowest severity, higher for each escalation; 1 when unknown."""
     known = RULES.get(rule)
     return known.rank(severity) if known else 1
+
+
+def delivery(
+    rule: str, severity: str | None, configured: str | Mapping[str, str] | None = None
+) -> str:
+    """The delivery class of an alert (``now`` or ``digest``): ``[rules.X] delivery``
+    (``configured``: one class for every severity, or a table by severity) over the rule's
+    declared default for that severity. Notices about calfsync itself (unknown rules) are
+    ``now``."""
+    if isinstance(configured, str):
+        return configured
+    if isinstance(configured, Mapping) and severity in configured:
+        return str(configured[severity])
+    known = RULES.get(rule)
+    return known.severity(severity).delivery if known else "now"
 
 
 def render(f: Finding) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """The ``alerts`` table: its only writer.
 
-Rule alerts are inserted here (:func:`insert_alert`, one per new episode key), notices about
+Rule alerts are inserted here (:func:`record_alert`, one per new episode key, with its delivery
+class and its ``pushed`` state), notices about
 calfsync itself too (:func:`insert_notice`), and the notify outbox sets the ``pushed`` state
 through :func:`mark_history`, :func:`refresh_pushed` and :func:`mark_pending`. The ledger the
 rules' engine judges against is read from it (:func:`load_ledger`).
@@ -20,6 +21,7 @@ from ..model import parse_utc
 from ..rules import Finding
 from ..rules.engine import Ledger
 from ..rules.history import day_of
+from ..rules.registry import delivery as rule_delivery
 from ..rules.registry import render
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,17 @@ def load_ledger(db: sqlite_utils.Database) -> Ledger:
     return ledger
 
 
+def delivery_of(f: Finding, cfg: Config) -> str:
+    """The alert's delivery class: ``now`` (an interrupting push) or ``digest`` (the weekly
+    digest), from ``[rules.X] delivery`` over the rule's default for the severity."""
+    return rule_delivery(f.rule, f.severity, cfg.rules.get(f.rule, {}).get("delivery"))
+
+
 def push_state(f: Finding, mode: str, now: datetime, cfg: Config) -> str:
-    """'pending' only in push mode for a run that started within the push window of ``now``
-    (P1: a report dated within it); 'imported' for imports; 'history' otherwise."""
+    """The new alert's ``pushed`` state. In push mode, for a run that started within the push
+    window before ``now`` and not after it (P1: a report dated within it): 'pending' (queued
+    at once) or, for a ``digest`` alert, 'digest' (waiting for the weekly digest). Otherwise
+    'imported' for imports and 'history' (never pushed: RULES.md "History never pushes")."""
     if mode == "import":
         return "imported"
     if mode != "push":
@@ -50,15 +60,26 @@ def push_state(f: Finding, mode: str, now: datetime, cfg: Config) -> str:
     else:
         next_day = datetime.fromisoformat(f.local_date).date() + timedelta(days=1)
         moment = datetime.combine(next_day, dtime(0, 0), tzinfo=cfg.timezone)
-    return "pending" if now - moment <= window else "history"
+        now = max(now, moment)  # a report counts until the end of its day
+    if not timedelta(0) <= now - moment <= window:
+        return "history"
+    return "digest" if delivery_of(f, cfg) == "digest" else "pending"
 
 
-def insert_alert(db: sqlite_utils.Database, f: Finding, pushed: str) -> int:
+def record_alert(
+    db: sqlite_utils.Database, f: Finding, mode: str, now: datetime, cfg: Config
+) -> int:
+    """Insert the alert of finding ``f`` judged in ``mode`` at ``now``, with its delivery
+    class and ``pushed`` state (:func:`push_state`); return its id."""
+    return insert_alert(db, f, push_state(f, mode, now, cfg), delivery_of(f, cfg))
+
+
+def insert_alert(db: sqlite_utils.Database, f: Finding, pushed: str, delivery: str = "now") -> int:
     """Insert one alert (its episode key is new) with its message; return its id."""
     title, body = render(f)
     cursor = db.execute(
         "INSERT INTO alerts (rule, episode_key, local_date, activity_id, severity, title, body, "
-        '"values", pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        '"values", pushed, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [
             f.rule,
             f.episode_key,
@@ -69,9 +90,10 @@ def insert_alert(db: sqlite_utils.Database, f: Finding, pushed: str) -> int:
             body,
             json.dumps(f.values, sort_keys=True),
             pushed,
+            delivery,
         ],
     )
-    log.info("alert %s %s on %s (%s)", f.rule, f.episode_key, f.local_date, pushed)
+    log.info("alert %s %s on %s (%s, %s)", f.rule, f.episode_key, f.local_date, delivery, pushed)
     return int(cursor.lastrowid)
 
 
