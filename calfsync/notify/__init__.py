@@ -114,7 +114,7 @@ def request(
     Returns the response only for 2xx. Messages name the service and the status with the
     service's own error text, never the URL (it may hold a token).
     """
-    import httpx
+    import httpx  # about 130 ms: loaded only when a push or a reply is due
 
     try:
         response = client.request(method, url, **kwargs)

@@ -23,7 +23,7 @@ REPLY_FINE = "fine"
 
 def auth_headers(channel: dict[str, Any]) -> dict[str, str]:
     """The Authorization header for the channel's token or username/password, if any."""
-    import httpx
+    import httpx  # about 130 ms: loaded only when a push or a reply is due
 
     if channel.get("token"):
         return {"Authorization": f"Bearer {channel['token']}"}

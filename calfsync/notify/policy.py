@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import json
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,8 +80,6 @@ def local_day(now: datetime, tz: ZoneInfo) -> str:
 
 
 def _local_moment(day: date, clock: time, tz: ZoneInfo) -> datetime:
-    from datetime import UTC
-
     return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
 
 
@@ -155,8 +154,6 @@ def _with_others(body: str, others: list[dict[str, Any]], limit: int) -> str:
 
 
 def _summary(alert: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     values = alert.get("values")
     if isinstance(values, str):
         try:

@@ -26,6 +26,7 @@ from ..store.soreness import add_report, has_note
 from ..store.state import get_state, set_state
 from . import ChannelError, request
 from .ntfy import REPLY_FINE, REPLY_SORE, auth_headers, base_url
+from .outbox import resolve_channel
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -65,7 +66,7 @@ def fetch(channel: dict[str, Any], topic: str, since: str, timeout_s: float = 10
 
     Raises :class:`ChannelError` (retryable or permanent) on failure.
     """
-    import httpx
+    import httpx  # about 130 ms: loaded only when a push or a reply is due
 
     with httpx.Client(timeout=timeout_s) as client:
         response = request(
@@ -96,8 +97,6 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
     Does nothing (0) without ``reply_topic`` or an ntfy channel. A failure to reach ntfy is
     logged and returns 0; the cursor stays, so the next poll reads the same answers.
     """
-    from .outbox import resolve_channel
-
     topic = cfg.notify.reply_topic
     chan = reply_channel(cfg) if topic else None
     if not topic or chan is None:
