@@ -42,6 +42,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "shoes": "shoes:shoes_group",
     "sore": "sore:sore_cmd",
     "auth": "auth:auth_group",
+    "activity": "activity:activity_group",
 }
 
 
