@@ -6,7 +6,11 @@ queue, push to the console), then shows the weekly load, the alerts and how to q
 
 The history is built to show the guide's triggers: a steady base, a 17-day layoff and the
 return, a rebuild, a week of hill running, and in the last days a new pair of lower-drop shoes,
-a first interval session in weeks and a long run well past the recent longest.
+a first interval session in weeks and a long run well past the recent longest. Three days ago
+a bike ride was saved as a run: calfsync keeps it out as suspect (``calfsync activity``). The
+fresh alerts show the two delivery classes: some are pushed at once, the others wait for the
+weekly digest, which the demo composes and prints (its own schedule is off: the demo pushes
+only what a cycle pushes).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ class DemoRun:
 
     day: date
     km: float
-    kind: str = "easy"  # easy | long | hills | intervals
+    kind: str = "easy"  # easy | long | hills | intervals | ride (a bike ride saved as a run)
     climb_m: float = 40.0
 
 
@@ -76,6 +80,7 @@ def plan(today: date) -> list[DemoRun]:
         DemoRun(today - timedelta(days=8), 7),
         DemoRun(today - timedelta(days=6), 6),
         DemoRun(today - timedelta(days=4), 7),
+        DemoRun(today - timedelta(days=RIDE_DAYS_AGO), 42, "ride", 60),
         DemoRun(today - timedelta(days=NEW_SHOES_FROM_DAYS_AGO), 10, "intervals", 10),
         DemoRun(today - timedelta(days=1), 5),
         DemoRun(today, 16.5, "long"),
@@ -84,6 +89,8 @@ def plan(today: date) -> list[DemoRun]:
 
 
 NEW_SHOES_FROM_DAYS_AGO = 2
+RIDE_DAYS_AGO = 3
+RIDE_S_PER_KM = 130.0  # 7.7 m/s: no runner holds that over 42 km
 WARMUP_S, WARMUP_M = 900.0, 2500.0
 REPS, REP_S, REP_M, JOG_S, JOG_M = 6, 180.0, 750.0, 90.0, 200.0
 
@@ -91,6 +98,8 @@ REPS, REP_S, REP_M, JOG_S, JOG_M = 6, 180.0, 750.0, 90.0, 200.0
 def _session(run: DemoRun, tz: ZoneInfo, rng: random.Random) -> SessionSpec:
     local_start = datetime.combine(run.day, time(7, rng.randint(0, 40)), tzinfo=tz)
     pace = PACE_S_PER_KM * (0.95 if run.kind == "intervals" else 1.0)
+    if run.kind == "ride":
+        pace = RIDE_S_PER_KM
     duration = run.km * pace * (1.08 if run.kind == "hills" else 1.0)
     laps = None
     if run.kind == "intervals":  # 2.5 km warm-up, 6 x (750 m hard, 200 m jog), cool-down
@@ -143,7 +152,10 @@ def demo_config(directory: Path) -> Config:
         {
             "database": {"path": str(directory / "calfsync-demo.db")},
             "fit": {"inbox": [str(directory / "inbox")]},
-            "notify": {"channels": [{"type": "console", "name": "phone (console)"}]},
+            "notify": {
+                "channels": [{"type": "console", "name": "phone (console)"}],
+                "digest": "off",  # the demo prints its digest instead (see cli/demo.py)
+            },
         }
     )
 
@@ -170,9 +182,10 @@ def weekly_load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def all_alerts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Every stored alert in date order, with its push state."""
+    """Every stored alert in date order, with its delivery class and push state."""
     return list(
         db.query(
-            "SELECT rule, local_date, severity, title, pushed FROM alerts ORDER BY local_date, id"
+            "SELECT rule, local_date, severity, title, delivery, pushed FROM alerts "
+            "ORDER BY local_date, id"
         )
     )
