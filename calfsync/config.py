@@ -269,6 +269,13 @@ CHANNELS: dict[str, type] = {
     "apprise": AppriseKeys,
 }
 
+def channel_secrets(kind: str) -> tuple[str, ...]:
+    """The keys of channel type ``kind`` marked secret: resolved from ``*_file`` or systemd
+    credentials before sending, and never shown."""
+    schema = CHANNELS.get(kind, ChannelKeys)
+    return tuple(name for name, (_typ, spec) in schema_keys(schema).items() if spec.secret)
+
+
 RULE_PARAM_MAX = 100_000.0  # a finite bound for rule parameters the registry does not bound
 RULE_COMMON: dict[str, tuple[Any, Key]] = {
     "enabled": (bool, Key("Whether the rule runs.", True)),

@@ -32,16 +32,6 @@ CHANNEL_MODULES: dict[str, str] = {
     "console": "calfsync.notify.console",
     "apprise": "calfsync.notify.apprise_channel",
 }
-# Secret keys of each channel type, resolved by calfsync.secrets before sending.
-CHANNEL_SECRETS: dict[str, tuple[str, ...]] = {
-    "ntfy": ("token", "password"),
-    "gotify": ("token",),
-    "pushover": ("token", "user"),
-    "telegram": ("token",),
-    "webhook": ("secret",),
-    "console": (),
-    "apprise": ("urls",),
-}
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
 

@@ -33,11 +33,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..config import channel_secrets
 from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
 from ..store.db import write_tx
-from . import CHANNEL_SECRETS, ChannelError, PermanentError, policy, sender_for
+from . import ChannelError, PermanentError, policy, sender_for
 
 # The reads moved to outbox_report; callers keep importing them from the outbox.
 from .outbox_report import DeliveryReport as DeliveryReport
@@ -127,7 +128,7 @@ def resolve_channel(chan: dict[str, Any], env: dict[str, str] | None = None) -> 
     """A copy of a channel table with its secrets read from the value, ``*_file`` or
     ``$CREDENTIALS_DIRECTORY/<name>_<key>``."""
     out = dict(chan)
-    for key in CHANNEL_SECRETS.get(chan["type"], ()):
+    for key in channel_secrets(chan["type"]):
         if isinstance(chan.get(key), list):
             for item in chan[key]:
                 resolve_secret({key: item}, key)
