@@ -160,10 +160,12 @@ def test_a_salvaged_partial_file_replaced_by_the_complete_one(tmp_path: Path) ->
         ("S1", key, "small", "digest"),
         ("S1", f"{key}#large", "large", "pending"),
     ]
-    corrected = run(42, 8.5)  # an edit down again: no new alert, nothing retracted
-    assert evaluate_dates(db, CFG, store(db, [corrected]), now, mode="push") == []
+    corrected = run(42, 11.0)  # an edit down: S1 moderate is recorded, never pushed
+    assert len(evaluate_dates(db, CFG, store(db, [corrected]), now, mode="push")) == 1
     after = [(r["rule"], r["episode_key"], r["severity"], r["pushed"]) for r in alert_rows(db)]
-    assert after == rows
+    assert after == [*rows, ("S1", f"{key}#moderate", "moderate", "history")]  # none retracted
+    again = run(42, 8.5)  # down to a severity already recorded: nothing new
+    assert evaluate_dates(db, CFG, store(db, [again]), now, mode="push") == []
 
 
 # -- delivery classes ---------------------------------------------------------------------------

@@ -37,6 +37,9 @@ class Finding:
     values: dict[str, Any] = field(default_factory=dict)
     run_name: str | None = None
     run_start: str | None = None  # UTC ``YYYY-MM-DDTHH:MM:SSZ``
+    # A per-run episode judged again after its data changed, lower than what it alerted
+    # (RULES.md "Data that changes is judged again"): recorded, never pushed, retracts nothing.
+    lowered: bool = False
 
 
 class Text(NamedTuple):

@@ -46,32 +46,39 @@ def base_key(rule: str, key: str) -> str:
 
 @dataclass
 class Ledger:
-    """Alerts so far: per episode key the highest severity rank it alerted with, and per rule
-    the (day, severity rank) of each alert."""
+    """Alerts so far: per episode key the highest severity rank it alerted with, every
+    (episode key, severity rank) recorded, and per rule the (day, severity rank) of each alert."""
 
     keys: dict[str, int] = field(default_factory=dict)
+    seen: set[tuple[str, int]] = field(default_factory=set)
     fired: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def record(self, rule: str, key: str, day: int, severity: str) -> None:
         rank = severity_rank(rule, severity)
         base = base_key(rule, key)
         self.keys[base] = max(rank, self.keys.get(base, 0))
+        self.seen.add((base, rank))
         bisect.insort(self.fired.setdefault(rule, []), (day, rank))
 
     def admit(self, f: Finding, t: int, h: History, p: dict[str, Any]) -> Finding | None:
         """The alert finding ``f`` on day ``t`` becomes, recorded; None when it is no alert.
 
-        None: its episode already alerted with the same or a higher severity (data judged
-        again that fell lower never retracts what was sent); the rule alerted in the last
+        None: its episode already alerted with this severity; the rule alerted in the last
         ``cooldown_days`` with the same or a higher severity; or (rules with a re-arm
         condition: W1, H1, A1) the ratio has not fallen back since the rule last alerted in
-        this streak. An episode judged again at a higher severity (a salvaged partial file
-        replaced by the complete one) alerts under the key ``<key>#<severity>``.
+        this streak. An episode judged again (its run's data changed: a salvaged partial file
+        replaced by the complete one, an edit) at a higher severity alerts under the key
+        ``<key>#<severity>``; at a lower one not recorded yet it is recorded under that key as
+        a ``lowered`` finding, which is never pushed and retracts nothing (RULES.md).
         """
         rank = severity_rank(f.rule, f.severity)
         alerted = self.keys.get(f.episode_key)
         if alerted is not None and rank <= alerted:
-            return None
+            if (f.episode_key, rank) in self.seen:
+                return None
+            f = replace(f, episode_key=f"{f.episode_key}{ESCALATED}{f.severity}", lowered=True)
+            self.record(f.rule, f.episode_key, t, f.severity)
+            return f
         past = self.fired.get(f.rule, [])
         upto = bisect.bisect_right(past, (t, 99))
         cooldown = int(p.get("cooldown_days", 7))

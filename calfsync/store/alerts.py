@@ -49,10 +49,11 @@ def push_state(f: Finding, mode: str, now: datetime, cfg: Config) -> str:
     """The new alert's ``pushed`` state. In push mode, for a run that started within the push
     window before ``now`` and not after it (P1: a report dated within it): 'pending' (queued
     at once) or, for a ``digest`` alert, 'digest' (waiting for the weekly digest). Otherwise
-    'imported' for imports and 'history' (never pushed: RULES.md "History never pushes")."""
+    'imported' for imports and 'history' (never pushed: RULES.md "History never pushes"; a
+    ``lowered`` re-judgement neither)."""
     if mode == "import":
         return "imported"
-    if mode != "push":
+    if mode != "push" or f.lowered:
         return "history"
     window = timedelta(hours=float(cfg.notify.push_window_hours))
     if f.run_start:
