@@ -122,3 +122,23 @@ def test_errors_name_the_fix(capsys: Capture, db_path: Path) -> None:
     assert code == 0 and "nothing to change" in out
     code, out = invoke(capsys, db_path, "activity", "confirm")
     assert code == 2 and "Missing argument 'ID'" in out
+
+
+def test_a_resync_keeps_the_runners_sport(capsys: Capture, db_path: Path) -> None:
+    """The source sends the ride again, still saved as a run (a re-sync, an edit of its name on
+    Strava): the runner's correction stays, the new name is taken."""
+    code, out = invoke(capsys, db_path, "activity", "sport", "ride", "cycling")
+    assert code == 0, out
+    again = dataclasses.replace(
+        run(48, 45, aid="ride"), moving_time_s=45 * 130.0, elapsed_time_s=45 * 135.0, name="Ride"
+    )
+    db = open_db(db_path)
+    store(db, [again])
+    db.close()
+    stored = row(db_path, "ride")
+    assert (stored["sport"], stored["sub_sport"], stored["sport_by_runner"]) == (
+        "cycling",
+        "generic",
+        1,
+    )
+    assert stored["name"] == "Ride" and stored["suspect"] is None

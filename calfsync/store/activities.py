@@ -90,6 +90,10 @@ def _fold_twin(
     _apply(db, twin, merge.twin_updates(twin, act, new_is_fuller), result, now, merged=True)
 
 
+# What `calfsync activity sport` sets, and so what a source may no longer change.
+RUNNER_SPORT_KEYS = ("sport", "sub_sport", "indoor")
+
+
 def _apply(
     db: sqlite_utils.Database,
     existing: dict[str, Any],
@@ -105,6 +109,11 @@ def _apply(
         if merged:
             result.duplicates += 1
         return
+    if existing.get("sport_by_runner"):  # the runner's correction outlives a re-sync
+        for key in RUNNER_SPORT_KEYS:
+            updates.pop(key, None)
+        if all(existing.get(k) == v for k, v in updates.items()):
+            return
     updates["updated_at"] = utc_iso(now)
     updates["deleted"] = 0
     if not existing.get("suspect_confirmed"):
@@ -258,7 +267,7 @@ def correct_activity(
         if confirm:
             updates["suspect_confirmed"] = 1
         if sport is not None and sport != row["sport"]:
-            updates.update(sport=sport, sub_sport="generic", indoor=0)
+            updates.update(sport=sport, sub_sport="generic", indoor=0, sport_by_runner=1)
             if not row["suspect_confirmed"]:
                 updates["suspect"] = row_suspect_reason({**row, **updates}, now)
         db["activities"].update(activity_id, updates)

@@ -210,6 +210,8 @@ def _suspect_and_delivery(db: sqlite_utils.Database) -> None:
     # runner confirmed it (suspect_confirmed = 1).
     db.execute("ALTER TABLE activities ADD COLUMN suspect TEXT")
     db.execute("ALTER TABLE activities ADD COLUMN suspect_confirmed INTEGER NOT NULL DEFAULT 0")
+    # 1 when the runner corrected the sport (`calfsync activity sport`): a re-sync keeps it.
+    db.execute("ALTER TABLE activities ADD COLUMN sport_by_runner INTEGER NOT NULL DEFAULT 0")
     # 'now' = pushed at once, 'digest' = waits for the weekly digest (RULES.md delivery classes).
     db.execute("ALTER TABLE alerts ADD COLUMN delivery TEXT NOT NULL DEFAULT 'now'")
     # Runs stored before this judged now, so a file dated 2099 stops counting on upgrade.
