@@ -4,7 +4,8 @@ Jobs (all in one worker thread, so they never overlap; each coalesces missed run
 
 - ``fit``      every ``[daemon] scan_seconds``: scan the inboxes, evaluate, deliver fresh pushes;
 - ``strava``   every ``[strava] poll_minutes`` with jitter, when Strava is configured;
-- ``deliver``  every ``[daemon] flush_seconds``: deliver due pushes (retries, quiet hours);
+- ``deliver``  every ``[daemon] flush_seconds``: read phone replies, send the weekly digest once its
+  moment has passed, deliver due pushes (retries, quiet hours);
 - ``nightly``  at ``[daemon] nightly_at`` in the athlete's time zone: window rules for today.
 
 What a job does is :mod:`calfsync.sync`'s (``sync.JOBS``): its steps, their reports and the
