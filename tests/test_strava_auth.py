@@ -53,10 +53,19 @@ def token_file(tmp_path: Path) -> Path:
     return tmp_path / "calfsync.strava-token.json"
 
 
+def printed_state(config_file: Path) -> str:
+    """Run `auth strava` up to its prompt (as a runner who copies the address and stops there)
+    and return the state= of the address it printed."""
+    first = CliRunner().invoke(cli, ["--config", str(config_file), "auth", "strava"], input="")
+    printed = next(line.strip() for line in first.output.splitlines() if "state=" in line)
+    return parse_qs(urlsplit(printed).query)["state"][0]
+
+
 def test_auth_with_the_pasted_redirect_url(tmp_path, fake, config_file):
     fake.add_gear("g1", "Kinvara")
+    state = printed_state(config_file)
     code = fake.issue_code()
-    url = f"http://localhost/exchange_token?state=&code={code}&scope=read,activity:read_all,profile:read_all"
+    url = f"http://localhost/exchange_token?state={state}&code={code}&scope=read,activity:read_all,profile:read_all"
 
     result = CliRunner().invoke(
         cli, ["--config", str(config_file), "auth", "strava", "--code", url]
@@ -112,7 +121,8 @@ def test_auth_without_credentials_is_a_config_error(tmp_path):
 def test_parse_code_handles_urls_codes_refusals_and_state():
     assert parse_code("abc123") == ("abc123", None)
     assert parse_code(
-        "http://localhost/exchange_token?state=s&code=xyz&scope=read,activity:read_all"
+        "http://localhost/exchange_token?state=s&code=xyz&scope=read,activity:read_all",
+        expected_state="s",
     ) == (
         "xyz",
         "read,activity:read_all",
@@ -123,6 +133,14 @@ def test_parse_code_handles_urls_codes_refusals_and_state():
         parse_code("http://localhost/exchange_token?state=other&code=x", expected_state="mine")
     with pytest.raises(CalfsyncError, match="no code"):
         parse_code("http://localhost/exchange_token?state=x")
+    # an address must carry the state calfsync sent: missing, empty or unverifiable is refused
+    with pytest.raises(CalfsyncError, match="no state="):
+        parse_code("http://localhost/exchange_token?code=x", expected_state="mine")
+    with pytest.raises(CalfsyncError, match="no state="):
+        parse_code("http://localhost/exchange_token?state=&code=x", expected_state="mine")
+    with pytest.raises(CalfsyncError, match="no authorization is in progress"):
+        parse_code("http://localhost/exchange_token?state=s&code=x")
+    assert parse_code("abc123", expected_state="mine") == ("abc123", None)
     assert check_scope("read,activity:read") and not check_scope(
         "read,activity:read_all,profile:read_all"
     )
@@ -192,3 +210,69 @@ def test_printed_address_then_code_url_in_a_later_run(tmp_path, fake, config_fil
     )
     assert right.exit_code == 0, right.output
     assert "Authorized as" in right.output
+
+
+def test_code_address_without_its_state_is_refused_and_nothing_saved(tmp_path, fake, config_file):
+    """Login CSRF: an address someone else made (their code, no or another state) is refused."""
+    printed_state(config_file)
+    code = fake.issue_code()
+    for url in (
+        f"http://localhost/exchange_token?code={code}&scope=read,activity:read_all",
+        f"http://localhost/exchange_token?state=&code={code}",
+        f"http://localhost/exchange_token?state=forged&code={code}",
+    ):
+        result = CliRunner().invoke(
+            cli, ["--config", str(config_file), "auth", "strava", "--code", url]
+        )
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, CalfsyncError)
+        assert "state" in str(result.exception) and "code= value" in str(result.exception)
+        assert "Authorized" not in result.output
+        assert not token_file(tmp_path).exists()
+    # the bare code is the runner's own typing: still accepted
+    bare = CliRunner().invoke(cli, ["--config", str(config_file), "auth", "strava", "--code", code])
+    assert bare.exit_code == 0, bare.output
+    assert token_file(tmp_path).exists()
+
+
+def test_listen_refuses_a_callback_without_the_state_and_waits_for_the_real_one(
+    tmp_path, fake, config_file
+):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calfsync", "--config", str(config_file), "auth", "strava",
+         "--listen", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    try:
+        url = ""
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip().startswith(fake.oauth_url):
+                url = line.strip()
+            if "Waiting for Strava" in line:
+                break
+        forged_code = fake.issue_code()
+        callback = f"http://127.0.0.1:{port}/exchange_token"
+        for _ in range(50):
+            try:
+                forged = requests.get(f"{callback}?code={forged_code}", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert forged.status_code == 403 and "state=" in forged.text and "not used" in forged.text
+        wrong = requests.get(f"{callback}?state=forged&code={forged_code}", timeout=5)
+        assert wrong.status_code == 403
+        time.sleep(0.3)
+        assert proc.poll() is None  # still waiting for the real redirect
+        assert not token_file(tmp_path).exists()
+        page = requests.get(url, timeout=5)  # the runner's own browser
+        assert page.status_code == 200 and "authorized" in page.text
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Authorized as" in out
+    assert json.loads(token_file(tmp_path).read_text())["refresh_token"] == fake.state.refresh

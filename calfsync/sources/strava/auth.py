@@ -13,6 +13,7 @@ state is :mod:`calfsync.ingest.strava_auth`, the prompts are :mod:`calfsync.cli.
 
 from __future__ import annotations
 
+import hmac
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -29,7 +30,9 @@ def parse_code(text: str, expected_state: str | None = None) -> tuple[str, str |
     """The authorization code and granted scope from a pasted redirect URL or a bare code.
 
     Raises :class:`CalfsyncError` when Strava reported a refusal, the URL has no code, or the
-    ``state`` does not match the one calfsync sent.
+    ``state`` is missing or does not match the one calfsync sent: an address carries a state so
+    that a link someone else made (login CSRF: their code, your token file) is refused. A bare
+    code carries none and is taken as it is: the runner typed it themselves.
     """
     text = text.strip()
     if not text:
@@ -48,8 +51,20 @@ def parse_code(text: str, expected_state: str | None = None) -> tuple[str, str |
             "that address has no code= in it: paste the full address of the page Strava sent "
             "your browser to (it starts with the redirect address, e.g. http://localhost/...)"
         )
-    state = (query.get("state") or [None])[0]
-    if expected_state and state and state != expected_state:
+    state = (query.get("state") or [""])[0]
+    if not expected_state:
+        raise CalfsyncError(
+            "no authorization is in progress to check that address against (its state= "
+            "cannot be verified): run `calfsync auth strava` and paste where the printed "
+            "address lands, or give just the code= value"
+        )
+    if not state:
+        raise CalfsyncError(
+            "that address has no state= in it, so it cannot be told from a forged one: paste "
+            "the full address the printed authorization address led to, or give just the "
+            "code= value"
+        )
+    if not hmac.compare_digest(state, expected_state):
         raise CalfsyncError(
             "the address belongs to another authorization attempt (state mismatch): open the "
             "address printed by the latest `calfsync auth strava` and paste where it lands, or "
@@ -78,7 +93,12 @@ def check_scope(scope: str | None) -> list[str]:
 
 
 def listen_for_code(port: int, expected_state: str, timeout_s: float = LISTEN_TIMEOUT_S) -> str:
-    """Serve one request on 127.0.0.1:``port`` at the callback path; return its full URL."""
+    """Serve 127.0.0.1:``port`` until the callback path is requested with ``expected_state``;
+    return that request's full URL.
+
+    A request whose state is missing or wrong is answered 403 and ignored (the server goes on
+    waiting): anything that can reach the port could otherwise slip its own code in.
+    """
     received: dict[str, str] = {}
     done = threading.Event()
 
@@ -91,20 +111,32 @@ def listen_for_code(port: int, expected_state: str, timeout_s: float = LISTEN_TI
             if parts.path != CALLBACK_PATH:
                 self.send_error(404)
                 return
-            received["url"] = f"http://127.0.0.1:{port}{self.path}"
             query = parse_qs(parts.query)
-            ok = bool(query.get("code")) and (query.get("state") or [""])[0] == expected_state
-            body = (
-                b"calfsync: Strava authorized. You can close this tab."
-                if ok
-                else b"calfsync: no authorization code received. See the terminal."
-            )
-            self.send_response(200 if ok else 400)
+            state = (query.get("state") or [""])[0]
+            if not state or not hmac.compare_digest(state, expected_state):
+                # Not the redirect of the address calfsync printed (a forged or stale link):
+                # nothing is exchanged, and the server keeps waiting for the real one.
+                self._answer(
+                    403,
+                    "calfsync: refused: this request's state= is missing or does not match the "
+                    "authorization address calfsync printed, so its code was not used. Open "
+                    "the address shown in the terminal.",
+                )
+                return
+            received["url"] = f"http://127.0.0.1:{port}{self.path}"
+            if query.get("code"):
+                self._answer(200, "calfsync: Strava authorized. You can close this tab.")
+            else:
+                self._answer(400, "calfsync: no authorization code received. See the terminal.")
+            done.set()
+
+        def _answer(self, status: int, text: str) -> None:
+            body = text.encode("utf-8")
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            done.set()
 
     try:
         server = HTTPServer(("127.0.0.1", port), Callback)
