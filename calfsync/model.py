@@ -5,7 +5,6 @@ Pure data: no I/O. Units are in the field names; times are UTC unless named ``lo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -110,21 +109,6 @@ class Activity:
         }
         row[f"{self.source}_raw"] = _dump(self.raw)
         return row
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Activity:
-        """Rebuild an Activity from an ``activities`` row (the inverse of :meth:`to_row`)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: row[k] for k in names if k in row and k not in ("raw",)}
-        kwargs["start_time"] = parse_utc(row["start_time"])
-        hist = row.get("hr_histogram")
-        kwargs["hr_histogram"] = {int(k): v for k, v in json.loads(hist).items()} if hist else None
-        kwargs["laps"] = json.loads(row["laps"]) if row.get("laps") else None
-        kwargs["salvaged"] = bool(row.get("salvaged"))
-        source = row.get("source") or "fit"
-        raw = row.get(f"{source}_raw")
-        kwargs["raw"] = json.loads(raw) if raw else {}
-        return cls(**kwargs)
 
 
 def _dump(value: Any) -> str | None:
