@@ -10,10 +10,12 @@ import (its methods are generated with ``exec``), 16 of them 24 ms on the build 
 from __future__ import annotations
 
 import math
+import stat
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from .config_files import expand_path
@@ -106,8 +108,36 @@ def check_table(
             known = ", ".join(keys)
             raise ConfigError(f"{where}: unknown key '{name}' in {table} (known: {known})")
         hint, spec = keys[name]
-        out[name] = _check_value(value, hint, spec, f"{where}: {table} {name}", env)
+        label = f"{where}: {table} {name}"
+        out[name] = _check_value(value, hint, spec, label, env)
+        if spec.path and name.endswith("_file"):
+            _check_secret_file(out[name], label)
     return out
+
+
+def _check_secret_file(path_text: str, label: str) -> None:
+    """A ``*_file`` must name an existing regular file: one that is missing (a typo, a
+    credential not passed) would otherwise make every push or poll fail at run time, forever.
+
+    Only existence and type are checked here, not whether this user may read it: the README's
+    layout has the file 0600 for the calfsync user while operators in its group run commands;
+    reading is checked where the secret is read (``secrets.resolve_secret`` names the file).
+    """
+    path = Path(path_text).expanduser()
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{label}: {path} does not exist. Create it (one line, mode 0600) or fix the path"
+        ) from None
+    except PermissionError:
+        return  # a folder this user may not list, e.g. another user's credentials directory
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            f"{label}: {path} is not a regular file: point it at the file holding the value"
+        )
 
 
 def _check_value(value: Any, hint: Any, spec: Key, label: str, env: Mapping[str, str]) -> Any:

@@ -54,6 +54,15 @@ def ntfy(**keys: object) -> dict:
         (ntfy(timeout_s=NAN), r"#1 \(type ntfy\) timeout_s must be a finite number"),
         (ntfy(timeout_s=0), r"timeout_s must be more than 0"),
         (ntfy(timeout_s=-3), r"timeout_s must be more than 0"),
+        (ntfy(timeout_s=-1), r"#1 \(type ntfy\) timeout_s must be more than 0"),
+        (ntfy(timeout_s="abc"), r"timeout_s must be an integer or a number, not 'abc'"),
+        ({"notify": {"push_window_hours": INF}}, r"push_window_hours must be a finite number"),
+        ({"notify": {"push_window_hours": -INF}}, r"push_window_hours must be a finite number"),
+        ({"notify": {"push_window_hours": 1e300}}, r"push_window_hours must be at most 8760 h"),
+        ({"notify": {"push_window_hours": -1}}, r"push_window_hours must be at least 0"),
+        ({"daemon": {"scan_seconds": 99999999999999999999}}, r"scan_seconds must be at most"),
+        ({"daemon": {"scan_seconds": 0}}, r"\[daemon\] scan_seconds must be at least 1"),
+        ({"database": {"path": ""}}, r"\[database\] path must name a path, not an empty text"),
     ],
 )
 def test_numbers_out_of_range_are_refused_naming_the_key(raw: dict, message: str) -> None:
@@ -69,7 +78,11 @@ def test_numbers_out_of_range_are_refused_naming_the_key(raw: dict, message: str
         ),
         ({"rules": {"A1": {"enabled": "false"}}}, r"\[rules.A1\] enabled must be true or false"),
         ({"rules": {"A1": {"enabled": 1}}}, r"\[rules.A1\] enabled must be true or false"),
-        (ntfy(enabled="false"), r"enabled must be true or false"),
+        (ntfy(enabled="false"), r"#1 \(type ntfy\) enabled must be true or false, not 'false'"),
+        (
+            {"notify": {"channels": [{"type": "console", "enabled": "false"}]}},
+            r"\(type console\) enabled must be true or false",
+        ),
         ({"notify": {"daily_cap": True}}, r"daily_cap must be an integer"),
     ],
 )
@@ -134,3 +147,40 @@ def test_sections_are_typed_attributes_with_defaults() -> None:
     with pytest.raises(AttributeError):
         cfg.notify.daily_cap = 5  # type: ignore[misc]
     assert cfg.with_db_path("/tmp/x.db").db_path == Path("/tmp/x.db")
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        {"type": "ntfy", "topic": "t", "token_file": "{missing}"},
+        {"type": "ntfy", "topic": "t", "password_file": "{missing}"},
+        {"type": "gotify", "url": "http://127.0.0.1:1", "token_file": "{missing}"},
+        {"type": "pushover", "user_file": "{missing}"},
+        {"type": "webhook", "url": "http://127.0.0.1:1", "secret_file": "{missing}"},
+        {"type": "apprise", "urls_file": "{folder}"},
+    ],
+)
+def test_a_secret_file_that_is_missing_or_not_a_file_is_named_on_load(
+    tmp_path: Path, channel: dict
+) -> None:
+    """A *_file that does not exist validated, and then every push died at run time, forever."""
+    missing, folder = tmp_path / "no-such-token", tmp_path
+    chan = {k: str(v).format(missing=missing, folder=folder) for k, v in channel.items()}
+    (name,) = [k for k in chan if k.endswith("_file")]
+    shown = folder if chan[name] == str(folder) else missing
+    refused(
+        {"notify": {"channels": [chan]}},
+        rf"{name}: {re.escape(str(shown))} (does not exist|is not a regular file)",
+    )
+
+
+def test_a_missing_strava_secret_file_is_exit_2_naming_the_file(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "strava_client_secret"
+    path = tmp_path / "c.toml"
+    path.write_text(f'[strava]\nclient_id = "1"\nclient_secret_file = "{missing}"\n')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(path), "config", "validate", str(path)])
+    assert exit_info.value.code == 2
+    assert f"client_secret_file: {missing} does not exist" in capsys.readouterr().err
+    missing.write_text("s3cr3t\n")  # once it exists the same file loads
+    assert validate({"strava": {"client_secret_file": str(missing)}}).strava.client_secret_file

@@ -101,10 +101,13 @@ def test_systemd_state_directory_holds_the_database(tmp_path: Path) -> None:
 
 
 def test_paths_expand_variables_and_home(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"  # as systemd's LoadCredential= fills it
+    credentials.mkdir()
+    (credentials / "tok").write_text("tk_token\n")
     env = {
         "HOME": str(tmp_path),
         "STATE_DIRECTORY": "/var/lib/calfsync",
-        "CREDENTIALS_DIRECTORY": "/run/credentials/calfsync.service",
+        "CREDENTIALS_DIRECTORY": str(credentials),
     }
     raw = {
         "database": {"path": "${STATE_DIRECTORY}/load.db"},
@@ -118,7 +121,7 @@ def test_paths_expand_variables_and_home(tmp_path: Path) -> None:
     cfg = validate(raw, None, env)
     assert cfg.db_path == Path("/var/lib/calfsync/load.db")
     assert cfg.inboxes == [tmp_path / "garmin", Path("/var/lib/calfsync/inbox")]
-    assert cfg.channels[0]["token_file"] == "/run/credentials/calfsync.service/tok"
+    assert cfg.channels[0]["token_file"] == str(credentials / "tok")
 
 
 def test_unset_variable_is_named_with_the_fix(tmp_path: Path) -> None:
