@@ -219,6 +219,10 @@ class NtfyKeys(TokenKeys):
     password: str = key("Password for a protected server.", secret=True)
     password_file: str = key("A file holding the password.", path=True)
     click_url: str = key("Link opened when the notification is tapped.")
+    reply_token: str = key(
+        "Token the sore / fine buttons send (write-only to reply_topic).", secret=True
+    )
+    reply_token_file: str = key("A file holding the reply token.", path=True)
 
 
 class GotifyKeys(TokenKeys):
@@ -249,7 +253,7 @@ class WebhookKeys(ChannelKeys):
     url: str = key("Receives one JSON POST per alert.")
     secret: str = key("Signs the body.", secret=True)
     secret_file: str = key("A file holding the signing secret.", path=True)
-    headers: dict[str, str] = key("Extra HTTP headers.")
+    headers: dict[str, str] = key("Extra HTTP headers (values never shown).", secret=True)
 
 
 class AppriseKeys(ChannelKeys):

@@ -41,6 +41,8 @@ SECRET_KEYS = frozenset(
         "access_token",
         "refresh_token",
         "api_key",
+        "reply_token",
+        "headers",
     }
 )
 _registered: set[str] = set()
@@ -131,7 +133,11 @@ def redact_mapping(table: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a config table (nested tables and lists included) fit for display."""
     out: dict[str, Any] = {}
     for key, value in table.items():
-        if key in SECRET_KEYS and value not in (None, ""):
+        if key == "headers" and isinstance(value, Mapping):
+            # Header names are useful to see; any value may be a credential (Authorization,
+            # X-Api-Key, a cookie...), so every value is masked.
+            out[key] = {name: MASK for name in value}
+        elif key in SECRET_KEYS and value not in (None, ""):
             out[key] = MASK
         elif isinstance(value, Mapping):
             out[key] = redact_mapping(value)

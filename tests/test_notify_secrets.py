@@ -3,6 +3,7 @@ errors or status; Telegram's token in the URL path is hidden too."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,106 @@ def test_redact_mapping_for_config_show() -> None:
     chan: dict[str, Any] = shown["notify"]["channels"][0]
     assert chan["token"] == "***" and chan["user"] == "***" and chan["token_file"] == "/run/x"
     assert secrets.redact("key is tk_abcdef", ["tk_abcdef"]) == "key is ***"
+
+
+def test_config_show_masks_every_webhook_header_value(tmp_path: Path) -> None:
+    """Issue 11 item 7: header values (Authorization, X-Api-Key...) are credentials."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.toml"
+    path.write_text(
+        "[[notify.channels]]\n"
+        'type = "webhook"\n'
+        'url = "http://127.0.0.1:9/hook"\n'
+        'headers = { Authorization = "Bearer hdr-secret-1", "X-Api-Key" = "hdr-secret-2" }\n',
+        encoding="utf-8",
+    )
+    for extra in ([], ["--json"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "calfsync", "config", "show", str(path), *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "hdr-secret" not in run.stdout + run.stderr
+        assert "Authorization" in run.stdout and "X-Api-Key" in run.stdout
+
+
+def test_a_webhook_header_of_the_wrong_type_is_not_echoed() -> None:
+    from calfsync.config import validate
+
+    with pytest.raises(ConfigError) as info:
+        validate(
+            {
+                "notify": {
+                    "channels": [
+                        {"type": "webhook", "url": "http://x", "headers": {"X-Api-Key": ["hdr-s3"]}}
+                    ]
+                }
+            }
+        )
+    assert "headers must be a table" in str(info.value) and "hdr-s3" not in str(info.value)
+
+
+def test_webhook_headers_still_reach_the_receiver(tmp_path: Path) -> None:
+    from fakes.webhook import FakeWebhook
+
+    db = open_db(tmp_path / "c.db")
+    with FakeWebhook() as hook:
+        cfg = make_config(
+            [{"type": "webhook", "url": hook.url + "/hook", "headers": {"X-Api-Key": "k-123"}}]
+        )
+        alert_and_enqueue(db, cfg, "S1", "S1:h")
+        assert outbox.deliver_due(db, cfg, NOW).sent == 1
+        assert hook.requests[0].header("x-api-key") == "k-123"
+
+
+def test_ntfy_buttons_carry_the_write_only_reply_token_not_the_main_token(tmp_path: Path) -> None:
+    """The buttons' headers travel inside every push (every subscriber and the server's cache
+    see them): with ``reply_token`` set they carry it, and that token can only publish to the
+    reply topic (``ntfy access <user> <reply-topic> write-only``)."""
+    import httpx
+    from fakes.ntfy import FakeNtfy
+
+    from calfsync.notify import replies
+
+    db = open_db(tmp_path / "c.db")
+    reply_file = tmp_path / "reply_token"
+    reply_file.write_text("tk_reply_only\n", encoding="utf-8")
+    with FakeNtfy(token="tk_main_token", write_only={"tk_reply_only": "calf-replies"}) as ntfy:
+        chan = {
+            "type": "ntfy",
+            "url": ntfy.url,
+            "topic": "calf",
+            "token": "tk_main_token",
+            "reply_token_file": str(reply_file),
+        }
+        cfg = make_config([chan], reply_topic="calf-replies")
+        alert_and_enqueue(db, cfg, "S1", "S1:r")
+        assert outbox.deliver_due(db, cfg, NOW).sent == 1
+        (push,) = ntfy.pushes("calf")
+        raw = json.dumps(push)
+        assert "tk_main_token" not in raw
+        assert {a["headers"]["Authorization"] for a in push["actions"]} == {"Bearer tk_reply_only"}
+        ntfy.tap(0, push)  # the phone's button: accepted on the reply topic
+        assert [m["message"] for m in ntfy.pushes("calf-replies")] == ["sore"]
+        # the reply token can neither publish to the alert topic nor read the replies
+        leak = {"Authorization": "Bearer tk_reply_only"}
+        assert httpx.post(f"{ntfy.url}/calf", content="x", headers=leak).status_code == 403
+        poll = httpx.get(f"{ntfy.url}/calf-replies/json?poll=1", headers=leak)
+        assert poll.status_code == 403
+        # calfsync reads the answers with the main token
+        assert replies.poll(db, cfg, NOW) == 1
+
+
+def test_without_a_reply_token_the_buttons_keep_the_channel_token(tmp_path: Path) -> None:
+    from calfsync.notify import Message, ntfy
+
+    chan = {"type": "ntfy", "topic": "calf", "token": "tk_main_token"}
+    body = ntfy.payload(chan, Message(title="t", body="b", reply_topic="calf-replies"))
+    assert body["actions"][0]["headers"] == {"Authorization": "Bearer tk_main_token"}
+    with_reply = ntfy.payload(
+        {**chan, "reply_token": "tk_reply"}, Message(title="t", body="b", reply_topic="r")
+    )
+    assert with_reply["actions"][0]["headers"] == {"Authorization": "Bearer tk_reply"}

@@ -5,6 +5,11 @@ Config: ``url`` (default ``https://ntfy.sh``), ``topic``, ``token`` (access toke
 (a template with ``{activity_id}``, ``{strava_id}``, ``{local_date}``).
 With ``[notify] reply_topic`` set, each push carries two ``http`` action buttons that publish
 "sore" / "fine" to that topic on the same server (see :mod:`calfsync.notify.replies`).
+
+The buttons' request headers are part of the message: every subscriber of the topic and the
+server's message cache see them. So a button carries ``reply_token`` (a token the server lets
+only *write* to the reply topic: ``ntfy access <user> <reply-topic> write-only``) when one is
+set; without it, the channel's own ``token`` (or user and password), as before.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ def auth_headers(channel: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
+def reply_headers(channel: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header the sore / fine buttons send: the reply token when set (it is
+    visible to every subscriber and to the server's cache), else the channel's own."""
+    if channel.get("reply_token"):
+        return {"Authorization": f"Bearer {channel['reply_token']}"}
+    return auth_headers(channel)
+
+
 def base_url(channel: dict[str, Any]) -> str:
     return str(channel.get("url") or DEFAULT_URL).rstrip("/")
 
@@ -51,7 +64,7 @@ def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
         body["click"] = message.click_url
     if message.reply_topic:
         url = f"{base_url(channel)}/{message.reply_topic}"
-        headers = auth_headers(channel)
+        headers = reply_headers(channel)
         body["actions"] = [
             _action("Calf sore", url, REPLY_SORE, headers),
             _action("Calf fine", url, REPLY_FINE, headers),

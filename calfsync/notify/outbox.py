@@ -129,6 +129,8 @@ def resolve_channel(chan: dict[str, Any], env: dict[str, str] | None = None) -> 
     ``$CREDENTIALS_DIRECTORY/<name>_<key>``."""
     out = dict(chan)
     for key in channel_secrets(chan["type"]):
+        if isinstance(chan.get(key), dict):  # webhook headers: secret to show, used as given
+            continue
         if isinstance(chan.get(key), list):
             for item in chan[key]:
                 resolve_secret({key: item}, key)

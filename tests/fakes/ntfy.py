@@ -30,10 +30,18 @@ class FakeNtfy(FakeService):
     """``token`` or ``users`` make every topic need auth (like ``auth-default-access:
     deny-all``); without them the server is open."""
 
-    def __init__(self, token: str | None = None, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        users: dict[str, str] | None = None,
+        write_only: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.token = token
         self.users = users or {}
+        # token -> the one topic it may publish to and nothing else (``ntfy access <user>
+        # <topic> write-only`` for the user that owns the token)
+        self.write_only = write_only or {}
         self.messages: list[dict[str, Any]] = []  # every stored message, in order
 
     def error(self, status: int, detail: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -56,6 +64,10 @@ class FakeNtfy(FakeService):
         auth = req.header("authorization")
         if not auth:
             return self.error(403)
+        if auth.startswith("Bearer ") and auth[7:] in self.write_only:
+            parts = [p for p in req.path.split("/") if p]
+            allowed = req.method in ("POST", "PUT") and parts == [self.write_only[auth[7:]]]
+            return None if allowed else self.error(403)
         if auth.startswith("Bearer "):
             return None if auth[7:] == self.token else self.error(401)
         if auth.startswith("Basic "):
