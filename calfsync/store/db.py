@@ -6,7 +6,11 @@ table has one writer module beside this one (docs/schema.md lists them).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +48,14 @@ def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_
         db.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # not a database: fails here
         _refuse_newer_schema(db, path)
-        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
-        migrate(db)
-        ensure_views(db)
+        with _schema_lock(path):
+            # Checked again under the lock: another process may have migrated meanwhile.
+            _refuse_newer_schema(db, path)
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.enable_wal()
+            migrate(db)
+            ensure_views(db)
     except sqlite3.Error as exc:
         conn.close()
         raise database_error(exc, path) from exc
@@ -56,6 +63,30 @@ def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_
         conn.close()
         raise
     return db
+
+
+@contextmanager
+def _schema_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the database file while its schema is checked and set up.
+
+    Commands started together on a new file each found the migrations pending and ran them at
+    once ("table activities already exists", "duplicate column name"): the check and the apply
+    are separate statements, so SQLite's own locking cannot make them one step. ``flock`` is
+    independent of SQLite's byte-range ``fcntl`` locks on Linux, locks the file itself (the same
+    inode whatever path or symlink reached it), creates no file, needs only read access and
+    vanishes with the process. It is held for the few milliseconds of an up-to-date open, and
+    for the migration itself when one runs.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield  # unreadable: SQLite's own error on the next statement names the fix
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def _refuse_newer_schema(db: sqlite_utils.Database, path: Path) -> None:
