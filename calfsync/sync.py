@@ -30,7 +30,7 @@ from typing import Any
 import sqlite_utils
 
 from .config import Config
-from .errors import CalfsyncError
+from .errors import CalfsyncError, PartlyFailed
 from .ingest import strava as strava_sync
 from .ingest.fit import ImportSummary, scan_inboxes
 from .ingest.strava import StravaReport
@@ -365,7 +365,9 @@ JOBS: dict[str, Plan] = {
 
 def run_steps(db: sqlite_utils.Database, cfg: Config, now: datetime, plan: Plan) -> CycleReport:
     """Run ``plan``'s steps in order, each recorded in ``state`` and its failure logged. A step
-    that fails lets the next ones run, unless the database itself is the problem."""
+    that fails lets the next ones run, unless the database itself is the problem; a step that
+    partly failed (:class:`PartlyFailed`) is recorded as failed and its report kept, so what it
+    did (a fresh run imported) is evaluated and delivered by the next steps of the same plan."""
     report = CycleReport()
     for name, condition in plan:
         step = REGISTRY[name]
@@ -378,6 +380,8 @@ def run_steps(db: sqlite_utils.Database, cfg: Config, now: datetime, plan: Plan)
             set_state(db, f"cycle.{name}.last_error", None)
         except Exception as exc:  # noqa: BLE001 - one step's failure must not stop the rest
             report.errors[name] = _record_failure(db, name, exc, database_path(db))
+            if isinstance(exc, PartlyFailed):
+                report.add(name, exc.report)
             if is_database_problem(exc):
                 # A full disk, a held lock or a read-only file stops every later step too;
                 # each step committed what it finished, so the next run carries on.

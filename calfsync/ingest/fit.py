@@ -27,7 +27,7 @@ from pathlib import Path
 import sqlite_utils
 
 from ..config import Config
-from ..errors import CalfsyncError
+from ..errors import PartlyFailed
 from ..sources.fit.inputs import (
     InputItem,
     file_sha256,
@@ -287,6 +287,8 @@ def scan_inboxes(
 ) -> ImportSummary:
     """Import new or changed files from the ``[fit] inbox`` folders (size and mtime against
     ``seen_paths``); unchanged files are not even read. A missing inbox is logged and skipped.
+    A folder that cannot be listed raises :class:`PartlyFailed` after the rest is stored, with
+    the summary, so the cycle still evaluates and pushes what was imported.
 
     Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
     at 0 they parse in one process (no pool), leaving the other cores to the machine.
@@ -309,9 +311,10 @@ def scan_inboxes(
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     if unreadable:  # the readable files are stored; the runner must fix the rest
         listed = "; ".join(f"{folder}: {reason}" for folder, reason in unreadable[:5])
-        raise CalfsyncError(
+        raise PartlyFailed(
             f"cannot read the FIT inbox folder {listed} ({summary.line()} from the rest). "
             "Make it readable by the user running calfsync (for the daemon: sudo chgrp -R "
-            "calfsync FOLDER && sudo chmod -R g+rX FOLDER), or change [fit] inbox."
+            "calfsync FOLDER && sudo chmod -R g+rX FOLDER), or change [fit] inbox.",
+            summary,
         )
     return summary
