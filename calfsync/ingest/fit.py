@@ -30,6 +30,7 @@ from ..config import Config
 from ..errors import PartlyFailed
 from ..sources.fit.inputs import (
     InputItem,
+    display_path,
     file_sha256,
     find_input_files,
     read_input_file,
@@ -143,8 +144,12 @@ class _Importer:
 
     # -- reading -------------------------------------------------------------------------------
     def add_file(self, path: Path) -> None:
-        """Read one file on disk and hand out its items (a zip holds many)."""
-        key = str(path.resolve())
+        """Read one file on disk and hand out its items (a zip holds many).
+
+        ``key`` is the path as stored and printed (:func:`display_path`: a name that is not
+        UTF-8 shows its bytes escaped).
+        """
+        key = display_path(path.resolve())
         try:
             stat = path.stat()
             state = _PathState(key, stat.st_size, stat.st_mtime_ns, file_sha256(path))
@@ -306,7 +311,7 @@ def scan_inboxes(
                 stat = path.stat()
             except OSError:
                 continue
-            if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
+            if seen.get(display_path(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     if unreadable:  # the readable files are stored; the runner must fix the rest

@@ -42,6 +42,13 @@ class InputItem:
     reason: str | None = None
 
 
+def display_path(path: str | Path) -> str:
+    """``path`` as text that can be stored and printed: a name that is not valid UTF-8 (Linux
+    names are bytes; Python hands them over with surrogate escapes, which SQLite and a UTF-8
+    terminal refuse) shows its bad bytes as ``\\xe9``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def is_input_name(name: str) -> bool:
     """Whether a file name looks like something calfsync imports (.fit, .fit.gz, .zip)."""
     return name.lower().endswith(FIT_SUFFIXES)
@@ -61,7 +68,7 @@ def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         elif path.exists():
             yield path
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
 
 
 def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]:
@@ -69,7 +76,7 @@ def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]
 
     A zip is read entry by entry from disk, so a large export never sits in memory whole.
     """
-    label = label or str(path)
+    label = label or display_path(path)
     with path.open("rb") as handle:
         head = handle.read(4)
     if head == b"PK\x03\x04" or path.name.lower().endswith(".zip"):
@@ -81,7 +88,7 @@ def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]
 def iter_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
     """Every item under ``paths`` (see :func:`find_input_files` and :func:`items_from_bytes`)."""
     for path in find_input_files(paths):
-        yield from read_input_file(path, str(path.resolve()))
+        yield from read_input_file(path, display_path(path.resolve()))
 
 
 def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputItem]:
@@ -212,7 +219,7 @@ def unreadable_folders(root: Path) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
     def onerror(exc: OSError) -> None:
-        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
+        problems.append((display_path(exc.filename or root), exc.strerror or str(exc)))
 
     for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
