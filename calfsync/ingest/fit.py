@@ -30,7 +30,6 @@ from ..config import Config
 from ..errors import PartlyFailed
 from ..sources.fit.inputs import (
     InputItem,
-    display_path,
     file_sha256,
     find_input_files,
     read_input_file,
@@ -43,7 +42,10 @@ from .fit_pool import ParsePool
 
 log = logging.getLogger(__name__)
 
-BATCH_FILES = 32  # results written per transaction
+BATCH_FILES = 32  # results written per transaction, at most
+# ... and at most about this many bytes of parsed content per transaction: a batch holds each
+# result's activities (built from up to 64 MiB of FIT data each) until it is written.
+BATCH_BYTES = 64 * 1024 * 1024
 # Wraps the files found in an iterable over them: the ``import`` command draws a progress bar.
 Progress = Callable[[list[Path]], Iterable[Path]]
 
@@ -140,16 +142,13 @@ class _Importer:
         self.summary = ImportSummary()
         self._claimed: set[str] = set()  # sha256 handed out (or known) during this run
         self._batch: list[_Done] = []
+        self._batch_bytes = 0  # FIT bytes behind the results in the batch
         self._finished_paths: list[_PathState] = []
 
     # -- reading -------------------------------------------------------------------------------
     def add_file(self, path: Path) -> None:
-        """Read one file on disk and hand out its items (a zip holds many).
-
-        ``key`` is the path as stored and printed (:func:`display_path`: a name that is not
-        UTF-8 shows its bytes escaped).
-        """
-        key = display_path(path.resolve())
+        """Read one file on disk and hand out its items (a zip holds many)."""
+        key = str(path.resolve())
         try:
             stat = path.stat()
             state = _PathState(key, stat.st_size, stat.st_mtime_ns, file_sha256(path))
@@ -167,6 +166,7 @@ class _Importer:
     def _add_item(self, item: InputItem, state: _PathState) -> None:
         if item.sha256 in self._claimed or is_recorded(self.db, item.sha256):
             self._claimed.add(item.sha256)
+            item.data = None  # a batch keeps no content: only its hash, label and size
             self._batch.append(_Done(item, None, state))
             self._maybe_flush()
             return
@@ -180,6 +180,7 @@ class _Importer:
     def _parsed(self, item: InputItem, state: _PathState, result: FitResult | None) -> None:
         """One item's result is in (None: its reader process crashed)."""
         state.pending -= 1
+        item.data = None  # parsed: the batch keeps the result, not the bytes
         if result is None:
             # Count it, record nothing, so a later run tries again.
             self._claimed.discard(item.sha256)
@@ -187,6 +188,7 @@ class _Importer:
             self.summary.fail(item.label, "the reader process crashed")
         else:
             self._batch.append(_Done(item, result, state))
+            self._batch_bytes += item.size_bytes
         self._maybe_finish(state)
         self._maybe_flush()
 
@@ -195,7 +197,7 @@ class _Importer:
             self._finished_paths.append(state)
 
     def _maybe_flush(self) -> None:
-        if len(self._batch) >= BATCH_FILES:
+        if len(self._batch) >= BATCH_FILES or self._batch_bytes >= BATCH_BYTES:
             self.flush()
 
     def finish(self) -> ImportSummary:
@@ -215,6 +217,7 @@ class _Importer:
         if not self._batch and not self._finished_paths:
             return
         batch, self._batch = self._batch, []
+        self._batch_bytes = 0
         paths, self._finished_paths = self._finished_paths, []
         counts = ImportSummary()
         with write_tx(self.db):
@@ -311,7 +314,7 @@ def scan_inboxes(
                 stat = path.stat()
             except OSError:
                 continue
-            if seen.get(display_path(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
+            if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     if unreadable:  # the readable files are stored; the runner must fix the rest

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import lzma
 import os
 import zipfile
 import zlib
@@ -20,8 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .zipentry import EntryTooLarge, entry_chunks, read_entry
+
 FIT_SUFFIXES = (".fit", ".fit.gz", ".zip")
-MAX_ENTRY_BYTES = 256 * 1024 * 1024  # refuse to inflate anything bigger (zip bombs)
+# What one zip entry or gzip may inflate to, counted as the bytes come out (not the header's
+# claim): FIT activities are a few MB, far below this; anything bigger is refused (zip bombs).
+MAX_ENTRY_MIB = 64
+MAX_ENTRY_BYTES = MAX_ENTRY_MIB * 1024 * 1024
+# A zip inside a zip (a Garmin export's UploadedFiles part) is inflated whole into memory: a
+# larger bound, still far below what a bomb asks for.
+MAX_NESTED_ZIP_BYTES = 256 * 1024 * 1024
 MAX_ZIP_DEPTH = 8  # zips inside zips, deeper than this, are refused
 
 
@@ -40,13 +49,6 @@ class InputItem:
     data: bytes | None = None
     status: str | None = None
     reason: str | None = None
-
-
-def display_path(path: str | Path) -> str:
-    """``path`` as text that can be stored and printed: a name that is not valid UTF-8 (Linux
-    names are bytes; Python hands them over with surrogate escapes, which SQLite and a UTF-8
-    terminal refuse) shows its bad bytes as ``\\xe9``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def is_input_name(name: str) -> bool:
@@ -68,7 +70,7 @@ def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         elif path.exists():
             yield path
         else:
-            raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
+            raise FileNotFoundError(f"{path}: no such file or folder")
 
 
 def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]:
@@ -76,7 +78,7 @@ def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]
 
     A zip is read entry by entry from disk, so a large export never sits in memory whole.
     """
-    label = label or display_path(path)
+    label = label or str(path)
     with path.open("rb") as handle:
         head = handle.read(4)
     if head == b"PK\x03\x04" or path.name.lower().endswith(".zip"):
@@ -88,7 +90,7 @@ def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]
 def iter_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
     """Every item under ``paths`` (see :func:`find_input_files` and :func:`items_from_bytes`)."""
     for path in find_input_files(paths):
-        yield from read_input_file(path, display_path(path.resolve()))
+        yield from read_input_file(path, str(path.resolve()))
 
 
 def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputItem]:
@@ -98,6 +100,9 @@ def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputI
     elif data[:2] == b"\x1f\x8b":
         try:
             inner = _gunzip(data)
+        except EntryTooLarge:
+            yield _refused(label, "gzip data")
+            return
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             yield _decided(label, data, "failed", f"gzip data is damaged ({exc})")
             return
@@ -111,9 +116,9 @@ def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputI
 
 def _gunzip(data: bytes) -> bytes:
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-        out = gz.read(MAX_ENTRY_BYTES + 1)
+        out = gz.read(MAX_ENTRY_BYTES + 1)  # bounded: gzip inflates at most what is asked
     if len(out) > MAX_ENTRY_BYTES:
-        raise ValueError(f"more than {MAX_ENTRY_BYTES} bytes once inflated")
+        raise EntryTooLarge("gzip data")
     return out
 
 
@@ -150,15 +155,22 @@ def _zip_items(source: bytes | Path, label: str, depth: int) -> Iterator[InputIt
 def _entry_items(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, depth: int
 ) -> Iterator[InputItem]:
-    """The items of one zip entry: a FIT file, a gzip or a nested zip, else a skipped entry."""
-    if info.file_size > MAX_ENTRY_BYTES:
-        yield _skipped_entry(archive, info, label, "zip entry too large to be a FIT file")
-        return
+    """The items of one zip entry: a FIT file, a gzip or a nested zip, else a skipped entry.
+
+    The entry is inflated with :func:`read_entry`, which stops once the bytes that come out pass
+    :data:`MAX_ENTRY_BYTES` (:data:`MAX_NESTED_ZIP_BYTES` for a zip inside the zip): a zip bomb
+    costs at most that much memory and is refused with the reason.
+    """
     try:
-        if is_input_name(info.filename.rsplit("/", 1)[-1]) or _looks_like_fit(archive, info):
-            yield from items_from_bytes(archive.read(info), label, depth + 1)
-        else:
-            yield _skipped_entry(archive, info, label, "zip entry is not a FIT file")
+        try:
+            data = read_entry(archive, info, MAX_ENTRY_BYTES)
+        except EntryTooLarge:
+            if not _is_nested_zip(archive, info):
+                raise
+            data = read_entry(archive, info, MAX_NESTED_ZIP_BYTES)
+    except EntryTooLarge:
+        yield _refused(label, f"zip entry {info.filename}", info.file_size)
+        return
     except _DAMAGED_ENTRY as exc:
         yield InputItem(
             label,
@@ -167,6 +179,30 @@ def _entry_items(
             status="failed",
             reason=f"zip entry cannot be read: the archive is damaged ({exc})",
         )
+        return
+    if is_input_name(info.filename.rsplit("/", 1)[-1]) or data[8:12] == b".FIT":
+        yield from items_from_bytes(data, label, depth + 1)
+    else:
+        yield _decided(label, data, "skipped", "zip entry is not a FIT file")
+
+
+def _refused(label: str, what: str, size_bytes: int = 0) -> InputItem:
+    """The skipped item for content that inflates past the bound; its hash is the label's,
+    since the content was never read whole."""
+    reason = f"{what} inflates past {MAX_ENTRY_MIB} MiB: not a FIT activity; skipped"
+    digest = hashlib.sha256(f"too large:{label}".encode()).hexdigest()
+    return InputItem(label, digest, size_bytes, status="skipped", reason=reason)
+
+
+def _is_nested_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether the entry is itself a zip (named so, or starting with a zip's signature)."""
+    if info.filename.lower().endswith(".zip"):
+        return True
+    try:
+        head = next(entry_chunks(archive, info), b"")
+    except _DAMAGED_ENTRY:
+        return False
+    return head[:4] == b"PK\x03\x04"
 
 
 # What reading a damaged zip entry raises (bad data, bad CRC, unsupported compression...).
@@ -175,28 +211,15 @@ _DAMAGED_ENTRY = (
     OSError,
     EOFError,
     zlib.error,
+    lzma.LZMAError,
     ValueError,
     NotImplementedError,
     RuntimeError,
 )
 
 
-def _skipped_entry(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, reason: str
-) -> InputItem:
-    with archive.open(info) as handle:
-        sha256 = stream_sha256(handle)
-    return InputItem(label, sha256, info.file_size, status="skipped", reason=reason)
-
-
 def _raw(source: bytes | Path) -> bytes:
     return source if isinstance(source, bytes) else source.read_bytes()
-
-
-def _looks_like_fit(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    with archive.open(info) as handle:
-        head = handle.read(12)
-    return len(head) >= 12 and head[8:12] == b".FIT"
 
 
 def stream_sha256(handle: BinaryIO) -> str:
@@ -219,7 +242,7 @@ def unreadable_folders(root: Path) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
     def onerror(exc: OSError) -> None:
-        problems.append((display_path(exc.filename or root), exc.strerror or str(exc)))
+        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
 
     for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
