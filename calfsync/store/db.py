@@ -67,20 +67,22 @@ def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_
 
 @contextmanager
 def _schema_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the database file while its schema is checked and set up.
+    """Hold an exclusive ``flock`` on the database's folder while its schema is checked and set
+    up.
 
     Commands started together on a new file each found the migrations pending and ran them at
     once ("table activities already exists", "duplicate column name"): the check and the apply
-    are separate statements, so SQLite's own locking cannot make them one step. ``flock`` is
-    independent of SQLite's byte-range ``fcntl`` locks on Linux, locks the file itself (the same
-    inode whatever path or symlink reached it), creates no file, needs only read access and
-    vanishes with the process. It is held for the few milliseconds of an up-to-date open, and
-    for the migration itself when one runs.
+    are separate statements, so SQLite's own locking cannot make them one step. The folder is
+    locked, not the file: closing any descriptor of the database file would drop the POSIX
+    locks SQLite holds on it through this process's other connections ("disk I/O error").
+    Taking the real folder (symlinks resolved) makes every path to the file meet the same
+    lock; ``flock`` creates no file, needs only read access and vanishes with the process. It
+    is held for the few milliseconds of an up-to-date open, and while a migration runs.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(os.path.realpath(path).rpartition("/")[0] or "/", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        yield  # unreadable: SQLite's own error on the next statement names the fix
+        yield  # an unreadable folder: SQLite's own error on the next statement names the fix
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
