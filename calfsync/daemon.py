@@ -61,8 +61,12 @@ NEXT_RUN_KEY = "daemon.next.{job}"
 
 
 def lock_path(db_path: Path) -> Path:
-    """The lock file that keeps a second daemon off a database: ``<db>.lock`` beside it."""
-    return db_path.with_name(db_path.name + ".lock")
+    """The lock file that keeps a second daemon off a database: ``<db>.lock`` beside the real
+    file. Symlinks (of the file or of a folder on the way) and ``..`` are resolved first: the
+    same database reached through another path once got a second daemon, its own lock file
+    and two writers."""
+    real = Path(os.path.realpath(db_path.expanduser()))
+    return real.with_name(real.name + ".lock")
 
 
 def acquire_lock(db_path: Path) -> IO[str]:
