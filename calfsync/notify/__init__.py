@@ -62,11 +62,19 @@ class ChannelError(Exception):
     retryable = False
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(redact(message))
         self.status = status
         self.retry_after_s = retry_after_s
+        # True when the request went out and no answer came back (a read timeout, a reset):
+        # the service may have stored the push, so a resend may make a second copy.
+        self.ambiguous = ambiguous
 
 
 class RetryableError(ChannelError):
@@ -108,8 +116,20 @@ def request(
 
     try:
         response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:  # nothing was sent
         raise RetryableError(f"{service}: timed out ({type(exc).__name__})") from None
+    except httpx.TimeoutException as exc:  # sent, no answer in time: maybe stored
+        raise RetryableError(
+            f"{service}: timed out waiting for the answer after the push was sent "
+            f"({type(exc).__name__}); the service may have it",
+            ambiguous=True,
+        ) from None
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+        raise RetryableError(
+            f"{service}: connection lost after the push was sent ({_short(exc)}); "
+            "the service may have it",
+            ambiguous=True,
+        ) from None
     except httpx.TransportError as exc:
         raise RetryableError(f"{service}: cannot connect ({_short(exc)})") from None
     if 200 <= response.status_code < 300:

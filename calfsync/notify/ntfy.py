@@ -10,10 +10,16 @@ The buttons' request headers are part of the message: every subscriber of the to
 server's message cache see them. So a button carries ``reply_token`` (a token the server lets
 only *write* to the reply topic: ``ntfy access <user> <reply-topic> write-only``) when one is
 set; without it, the channel's own ``token`` (or user and password), as before.
+
+Each push carries a **sequence id** derived from its dedupe key (the same on every attempt),
+as the ``sequence_id`` JSON field and the ``X-Sequence-ID`` header. ntfy 2.16 and later treat
+messages with the same sequence id as one notification, updated in place: a resend after a
+timeout replaces the copy the server already had instead of adding one. Older servers ignore it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from . import Message, PermanentError, request
@@ -51,6 +57,11 @@ def base_url(channel: dict[str, Any]) -> str:
     return str(channel.get("url") or DEFAULT_URL).rstrip("/")
 
 
+def sequence_id(dedupe_key: str) -> str:
+    """The push's ntfy sequence id: stable for a dedupe key, letters and digits only."""
+    return "calfsync-" + hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+
+
 def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
     """The JSON body of ntfy's "publish as JSON" API."""
     body: dict[str, Any] = {
@@ -62,6 +73,8 @@ def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
     }
     if message.click_url:
         body["click"] = message.click_url
+    if message.dedupe_key:
+        body["sequence_id"] = sequence_id(message.dedupe_key)
     if message.reply_topic:
         url = f"{base_url(channel)}/{message.reply_topic}"
         headers = reply_headers(channel)
@@ -90,14 +103,11 @@ def send(client: httpx.Client, channel: dict[str, Any], message: Message) -> str
     """Publish one push; returns ntfy's message id."""
     if not channel.get("topic"):
         raise PermanentError("ntfy: no topic configured")
-    response = request(
-        client,
-        "ntfy",
-        "POST",
-        base_url(channel) + "/",
-        json=payload(channel, message),
-        headers=auth_headers(channel),
-    )
+    body = payload(channel, message)
+    headers = auth_headers(channel)
+    if "sequence_id" in body:
+        headers["X-Sequence-ID"] = body["sequence_id"]
+    response = request(client, "ntfy", "POST", base_url(channel) + "/", json=body, headers=headers)
     try:
         return str(response.json().get("id") or "") or None
     except ValueError:

@@ -12,6 +12,8 @@ Delivery is **at-least-once**:
 - A flusher killed after the service accepted a push but before it marked the rows leaves them
   ``sending``; when the lease ends another flusher sends them again. That is the one duplicate
   window; the webhook's ``webhook-id`` (the episode key) lets a receiver drop the repeat.
+- A send that got no answer (timeout, reset) may have been stored: the next waits longer, and
+  after two the push is a dead letter, not resent (:mod:`.ambiguity`): at most two copies.
 
 Policy (shared/RULES.md) is applied at claim time: quiet hours defer to their end; at most
 ``[notify] daily_cap`` pushes per local day per channel, bundling what is due under the most
@@ -38,7 +40,7 @@ from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
 from ..store.db import write_tx
-from . import ChannelError, PermanentError, policy, sender_for
+from . import ChannelError, PermanentError, ambiguity, policy, sender_for
 
 # The reads moved to outbox_report; callers keep importing them from the outbox.
 from .outbox_report import DeliveryReport as DeliveryReport
@@ -183,6 +185,7 @@ def deliver_due(
                     resolved[chan_name] = resolve_channel(chan)
                 client = clients.get(chan_name) or _client(chan)
                 clients[chan_name] = client
+                client.timeout = _timeout(chan, claimed)
                 message = policy.compose(
                     claimed,
                     chan,
@@ -218,12 +221,19 @@ def _drop_unpushable(db: sqlite_utils.Database) -> int:
     return cursor.rowcount
 
 
+def _timeout(chan: dict[str, Any], claimed: list[dict[str, Any]]) -> httpx.Timeout:
+    """The channel's timeout, longer for a push whose last send got no answer."""
+    import httpx
+
+    base = float(chan.get("timeout_s") or DEFAULT_TIMEOUT_S)
+    return httpx.Timeout(ambiguity.timeout_s(base, claimed))
+
+
 def _client(chan: dict[str, Any]) -> httpx.Client:
     import httpx  # about 130 ms: loaded only when a push or a reply is due
 
-    timeout = float(chan.get("timeout_s") or DEFAULT_TIMEOUT_S)
     return httpx.Client(
-        timeout=httpx.Timeout(timeout),
+        timeout=_timeout(chan, []),
         headers={"User-Agent": f"calfsync/{__version__}"},
         follow_redirects=False,
     )
@@ -294,8 +304,14 @@ def _claim_next(
                 report.deferred += _defer(db, waiting, policy.next_local_day(now, tz))
                 continue
             ids = ids[:MAX_BUNDLE]
-            push_key = f"push-{uuid.uuid4().hex}"
             marks = ",".join("?" * len(ids))
+            # A push resent after an ambiguous send keeps its key: the service's dedupe key.
+            kept = db.execute(
+                f"SELECT push_key FROM notify_outbox WHERE id IN ({marks}) "
+                "AND push_key IS NOT NULL ORDER BY id LIMIT 1",
+                ids,
+            ).fetchone()
+            push_key = kept[0] if kept else f"push-{uuid.uuid4().hex}"
             db.execute(
                 f"""UPDATE notify_outbox SET state = 'sending', claimed_by = ?,
                     claimed_until = ?, push_key = ?, push_day = ?, attempts = attempts + 1
@@ -305,6 +321,7 @@ def _claim_next(
             claimed = list(
                 db.query(
                     f"""SELECT o.id, o.alert_id, o.channel, o.attempts, o.created_at, o.push_key,
+                            o.ambiguous,
                             a.rule, a.severity, a.title, a.body, a."values", a.episode_key,
                             a.local_date, a.activity_id, act.strava_id, act.name AS activity_name
                         FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
@@ -394,34 +411,40 @@ def _mark_failed(
     report.errors.append(f"{chan_name}: {reason}")
     # One delay for the whole bundle, so its rows stay together for the next try.
     delay = backoff_s(max(r["attempts"] for r in claimed), exc.retry_after_s)
+    ambiguous = bool(getattr(exc, "ambiguous", False))
+    count = ambiguity.count_after(claimed) if ambiguous else None
+    stop = count is not None and count >= ambiguity.MAX_AMBIGUOUS
+    due_at = utc_iso(now + timedelta(seconds=delay))
     with write_tx(db):
         for row in claimed:
             expired = now - parse_utc(row["created_at"]) >= GIVE_UP_AFTER
-            if exc.retryable and not expired:
+            if exc.retryable and not expired and not stop:
                 db.execute(
                     """UPDATE notify_outbox SET state = 'pending', claimed_by = NULL,
-                       claimed_until = NULL, push_key = NULL, push_day = NULL,
-                       next_attempt_at = ?, last_error = ?, last_status = ?
+                       claimed_until = NULL, push_key = CASE WHEN ? THEN push_key END,
+                       push_day = NULL, next_attempt_at = ?, last_error = ?, last_status = ?,
+                       ambiguous = COALESCE(?, ambiguous)
                        WHERE id = ? AND claimed_by = ? AND state = 'sending'""",
-                    [
-                        utc_iso(now + timedelta(seconds=delay)),
-                        reason,
-                        exc.status,
-                        row["id"],
-                        worker,
-                    ],
+                    [ambiguous, due_at, reason, exc.status, count, row["id"], worker],
                 )
             else:
                 why = reason if not exc.retryable else f"gave up after {GIVE_UP_AFTER}: {reason}"
+                if stop:
+                    chan = next((c for c in cfg.channels if c["name"] == chan_name), {})
+                    waited = float(_timeout(chan, claimed).read or 0)
+                    why = ambiguity.dead_reason(chan_name, reason, waited)
                 db.execute(
                     """UPDATE notify_outbox SET state = 'dead', claimed_by = NULL,
-                       claimed_until = NULL, last_error = ?, last_status = ?
+                       claimed_until = NULL, last_error = ?, last_status = ?,
+                       ambiguous = COALESCE(?, ambiguous)
                        WHERE id = ? AND claimed_by = ? AND state = 'sending'""",
-                    [why, exc.status, row["id"], worker],
+                    [why, exc.status, count, row["id"], worker],
                 )
         alert_store.refresh_pushed(db, [r["id"] for r in claimed])
-    permanent = not exc.retryable or any(
-        now - parse_utc(r["created_at"]) >= GIVE_UP_AFTER for r in claimed
+    permanent = (
+        stop
+        or not exc.retryable
+        or any(now - parse_utc(r["created_at"]) >= GIVE_UP_AFTER for r in claimed)
     )
     if permanent:
         report.dead += 1
@@ -455,14 +478,15 @@ def _set_dead(db: sqlite_utils.Database, ids: list[int], now: datetime, reason: 
 
 
 def retry(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> bool:
-    """Put a dead row back in the queue, due at once, with a fresh retry budget.
+    """Put a dead row back in the queue, due at once, with a fresh retry budget (its push key,
+    the service's dedupe key, is kept).
 
     Returns False when no dead row has that id.
     """
     with write_tx(db):
         cursor = db.execute(
-            """UPDATE notify_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?,
-               created_at = ?, push_key = NULL, push_day = NULL
+            """UPDATE notify_outbox SET state = 'pending', attempts = 0, ambiguous = 0,
+               next_attempt_at = ?, created_at = ?, push_day = NULL
                WHERE id = ? AND state = 'dead'""",
             [utc_iso(now), utc_iso(now), outbox_id],
         )

@@ -224,6 +224,12 @@ def _suspect_and_delivery(db: sqlite_utils.Database) -> None:
     db.conn.executemany("UPDATE activities SET suspect = ? WHERE id = ?", reasons)
 
 
+def _outbox_ambiguous(db: sqlite_utils.Database) -> None:
+    # Sends of this row that went out and got no answer (a read timeout, a reset): the service
+    # may hold a copy. The outbox stops resending at 2 (calfsync/notify/ambiguity.py).
+    db.execute("ALTER TABLE notify_outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0")
+
+
 # (recorded name, migration) in the order they run: the only place that orders them.
 ORDER = (
     ("0001_initial", _initial),
@@ -232,6 +238,7 @@ ORDER = (
     ("0003_rules_gear_assignments", _gear_assignments),
     ("0004_strava_listing", _strava_listing),
     ("0005_suspect_and_delivery", _suspect_and_delivery),
+    ("0006_outbox_ambiguous", _outbox_ambiguous),
 )
 MIGRATIONS = Migrations("calfsync")
 for _name, _migration in ORDER:

@@ -120,6 +120,12 @@ class FakeService:
         with self._lock:
             self._faults.extend([("delay", seconds)] * n)
 
+    def answer_late(self, seconds: float, n: int = 1) -> None:
+        """Store the next ``n`` requests at once but answer each only after ``seconds`` (a
+        server that has the push while the client times out)."""
+        with self._lock:
+            self._faults.extend([("late", seconds)] * n)
+
     def hold(self) -> None:
         """Accept the next request, record it, then wait for :meth:`release` to answer."""
         self._release.clear()
@@ -140,6 +146,8 @@ class FakeService:
         if fault and fault[0] == "delay":
             time.sleep(fault[1])
         result = self.handle(req)
+        if fault and fault[0] == "late":
+            time.sleep(fault[1])
         if fault and fault[0] == "hold":
             self.held.set()
             self._release.wait(30)

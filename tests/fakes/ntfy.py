@@ -58,6 +58,14 @@ class FakeNtfy(FakeService):
         """Messages published to ``topic`` (all topics when None)."""
         return [m for m in self.messages if topic is None or m["topic"] == topic]
 
+    def notifications(self, topic: str | None = None) -> list[dict[str, Any]]:
+        """What a phone shows (ntfy 2.16+): messages with the same sequence id are one
+        notification, updated in place; the latest of each is returned."""
+        shown: dict[str, dict[str, Any]] = {}
+        for msg in self.pushes(topic):
+            shown[msg.get("sequence_id") or msg["id"]] = msg
+        return list(shown.values())
+
     def _auth_error(self, req: Request) -> tuple[int, dict[str, str], bytes] | None:
         if not self.token and not self.users:
             return None
@@ -115,6 +123,8 @@ class FakeNtfy(FakeService):
                 return self.error(400, "invalid request: action invalid")
         self.record(req)
         fields = {k: v for k, v in body.items() if k != "topic"}
+        if req.header("x-sequence-id") and "sequence_id" not in fields:
+            fields["sequence_id"] = req.header("x-sequence-id")
         return json_response(200, self._store(body["topic"], fields))
 
     def _publish_plain(self, topic: str, req: Request) -> tuple[int, dict[str, str], bytes]:
