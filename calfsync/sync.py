@@ -113,6 +113,21 @@ class CycleReport:
         handle wait in the outbox or on the reply topic for the next cycle."""
         return {k: v for k, v in self.errors.items() if k not in ("deliver", "replies")}
 
+    @property
+    def pushes_all_dead(self) -> str | None:
+        """Why every push this cycle tried failed for good (None when one was sent, will be
+        retried, or none was tried): ``calfsync sync`` then exits 1, as nothing will ever
+        reach the phone until the channel is fixed."""
+        d = self.delivery
+        if d is None or d.dead == 0 or d.sent or d.retrying:
+            return None
+        reasons = "; ".join(dict.fromkeys(d.errors)) or "see `calfsync status`"
+        return (
+            f"every push tried failed for good ({d.dead} dead): {reasons}. Fix the channel "
+            "(`calfsync notify test` checks it), then `calfsync notify dead` lists them and "
+            "`calfsync notify retry ID` queues one again."
+        )
+
     def add(self, name: str, report: StepReport) -> None:
         """Keep the report of step ``name``."""
         self.reports[name] = report
@@ -164,11 +179,17 @@ def describe(report: StepReport) -> str:
     return report.line()
 
 
+# Counts that say what is waiting, not what a step did: a backlog alone (pushes waiting for a
+# retry) is the same on every flush and would log a line at INFO every minute.
+GAUGES = frozenset({"pending"})
+
+
 def is_idle(report: StepReport) -> bool:
-    """True for a report whose counts are all zero and lists empty (logged at debug only)."""
+    """True for a report whose counts are all zero and lists empty (logged at debug only);
+    :data:`GAUGES` do not count."""
     if getattr(report, "state", "ok") != "ok":
         return False
-    values = [getattr(report, f.name) for f in dataclasses.fields(report)]
+    values = [getattr(report, f.name) for f in dataclasses.fields(report) if f.name not in GAUGES]
     counts = [v for v in values if _is_count(v)]
     lists = [v for v in values if isinstance(v, list | dict | set)]
     return not any(counts) and not any(lists)

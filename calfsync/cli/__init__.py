@@ -133,7 +133,11 @@ class Context:
         if self._db is None:
             from ..store.db import open_db  # sqlite-utils, about 120 ms: not for `--help`
 
-            self._db = open_db(self.config.db_path, busy_timeout_s=self.config.busy_timeout_s)
+            self._db = open_db(
+                self.config.db_path,
+                busy_timeout_s=self.config.busy_timeout_s,
+                create_folder=self.db_path is None,  # an explicit --db: its folder must exist
+            )
         return self._db
 
 

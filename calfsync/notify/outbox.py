@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a claim older than this is taken as abandoned (killed flusher)
 BACKOFF_BASE_S = 30.0
 BACKOFF_CAP_S = 3600.0
-GIVE_UP_AFTER = timedelta(days=3)  # retryable failures for this long become a dead letter
+GIVE_UP_DAYS = 3  # retryable failures this many days old become a dead letter
 MAX_BUNDLE = 50
 UNBUNDLED_TYPES = frozenset({"webhook"})
 DEFAULT_TIMEOUT_S = 10.0
@@ -417,7 +417,7 @@ def _mark_failed(
     due_at = utc_iso(now + timedelta(seconds=delay))
     with write_tx(db):
         for row in claimed:
-            expired = now - parse_utc(row["created_at"]) >= GIVE_UP_AFTER
+            expired = now - parse_utc(row["created_at"]) >= timedelta(days=GIVE_UP_DAYS)
             if exc.retryable and not expired and not stop:
                 db.execute(
                     """UPDATE notify_outbox SET state = 'pending', claimed_by = NULL,
@@ -428,7 +428,7 @@ def _mark_failed(
                     [ambiguous, due_at, reason, exc.status, count, row["id"], worker],
                 )
             else:
-                why = reason if not exc.retryable else f"gave up after {GIVE_UP_AFTER}: {reason}"
+                why = f"gave up after {GIVE_UP_DAYS} days: {reason}" if exc.retryable else reason
                 if stop:
                     chan = next((c for c in cfg.channels if c["name"] == chan_name), {})
                     waited = float(_timeout(chan, claimed).read or 0)
@@ -444,7 +444,7 @@ def _mark_failed(
     permanent = (
         stop
         or not exc.retryable
-        or any(now - parse_utc(r["created_at"]) >= GIVE_UP_AFTER for r in claimed)
+        or any(now - parse_utc(r["created_at"]) >= timedelta(days=GIVE_UP_DAYS) for r in claimed)
     )
     if permanent:
         report.dead += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,16 +24,21 @@ from .views import ensure_views
 BUSY_TIMEOUT_MS = 15_000
 
 
-def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_utils.Database:
+def open_db(
+    path: str | Path, *, busy_timeout_s: float | None = None, create_folder: bool = True
+) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, migrate it and refresh the views.
 
     ``busy_timeout_s`` is how long a write waits for another writer (``[database]
     busy_timeout_s``; default :data:`BUSY_TIMEOUT_MS`). Raises :class:`CalfsyncError` with the
     fix when the file cannot be created or written, is not a database, or was written by a newer
-    calfsync; such a file is left as it was.
+    calfsync; such a file is left as it was. ``path`` must be a regular file or a new name in a
+    writable folder (:func:`check_database_path`); a missing folder is created unless
+    ``create_folder`` is False (an explicit ``--db``: a typo there should not grow folders).
     """
     path = Path(path).expanduser()
     timeout_ms = BUSY_TIMEOUT_MS if busy_timeout_s is None else int(busy_timeout_s * 1000)
+    check_database_path(path, create_folder=create_folder)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=timeout_ms / 1000, isolation_level=None)
@@ -63,6 +69,44 @@ def open_db(path: str | Path, *, busy_timeout_s: float | None = None) -> sqlite_
         conn.close()
         raise
     return db
+
+
+def check_database_path(path: Path, *, create_folder: bool = True) -> None:
+    """Raise :class:`CalfsyncError` (before anything is created) unless ``path`` is a regular
+    file, or a new name in a folder this user may write (or, with ``create_folder``, one that
+    can be made). ``--db /dev/null`` once opened an empty database on the device and created
+    ``/dev/null-journal``; a folder or a pipe would fail later with a vaguer error."""
+    fix = "Give --db or [database] path a database file, or a new file's name in a writable folder."
+    try:
+        mode = path.stat().st_mode  # follows a symlink: a link to a database file is fine
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise CalfsyncError(
+            f"cannot use {path} as the database: {exc.strerror or exc}. {fix}"
+        ) from exc
+    if mode is not None:
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a device, pipe or socket"
+            raise CalfsyncError(f"{path} is {kind}, not a database file. {fix}")
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        if folder.exists():
+            raise CalfsyncError(
+                f"cannot create the database {path}: {folder} is not a folder. {fix}"
+            )
+        if not create_folder:
+            raise CalfsyncError(
+                f"cannot create the database {path}: the folder {folder} does not exist. "
+                f"Create it (mkdir -p {folder}) or correct the path. {fix}"
+            )
+        return  # made by open_db, or its error names the fix
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CalfsyncError(
+            f"cannot create the database {path}: the folder {folder} is not writable by this "
+            f"user. Make it writable by the user running calfsync, or choose another file. {fix}"
+        )
 
 
 @contextmanager
