@@ -99,13 +99,16 @@ def test_compose_bundles_under_the_top_title_and_stays_under_1000_chars() -> Non
     assert single.title == "S1 small" and single.body == "body" and single.level == 3
 
 
-def test_every_readme_channel_snippet_is_a_valid_config() -> None:
+def test_every_readme_channel_snippet_is_a_valid_config(tmp_path: Path) -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     section = readme.split("## Notifications", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
     kinds = set()
+    # a *_file must exist on load: give the snippets' /etc/calfsync files a home here
+    for name in re.findall(r'"/etc/calfsync/([^"]+)"', section):
+        (tmp_path / name).write_text("a-secret-value\n", encoding="utf-8")
     for block in blocks:
-        cfg = validate(tomllib.loads(block))
+        cfg = validate(tomllib.loads(block.replace('"/etc/calfsync/', f'"{tmp_path}/')))
         kinds.update(c["type"] for c in cfg.channels)
     assert kinds >= {"ntfy", "gotify", "pushover", "telegram", "webhook", "console", "apprise"}
 
