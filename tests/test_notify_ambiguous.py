@@ -82,3 +82,19 @@ def test_the_longer_timeout_applies_only_after_an_ambiguous_send() -> None:
     assert ambiguity.timeout_s(10, [{"ambiguous": 0}]) == 10
     assert ambiguity.timeout_s(10, [{"ambiguous": 1}]) == 10 * ambiguity.TIMEOUT_FACTOR
     assert ambiguity.timeout_s(300, [{"ambiguous": 1}]) == ambiguity.TIMEOUT_CAP_S
+
+
+def test_a_bundle_resent_after_a_timeout_keeps_its_sequence_id(db: Any) -> None:
+    """A bundle's dedupe key is its push_key: kept after the ambiguous send, so ntfy shows the
+    resend as the same notification."""
+    with FakeNtfy() as ntfy:
+        ntfy.answer_late(3.0, n=1)  # only the first send is slow
+        chan = {"type": "ntfy", "url": ntfy.url, "topic": "calf", "timeout_s": 1}
+        cfg = make_config([chan], daily_cap=1)  # the day's alerts bundled into one push
+        alert_and_enqueue(db, cfg, "S1", "S1:a")
+        alert_and_enqueue(db, cfg, "S1", "S1:b")
+        _flush(db, cfg, 2)
+        first, second = ntfy.pushes("calf")
+        assert first["sequence_id"] == second["sequence_id"]
+        assert len(ntfy.notifications("calf")) == 1
+        assert states(db) == {"sent": 2}
