@@ -30,9 +30,12 @@ from ..config import Config
 from ..errors import PartlyFailed
 from ..sources.fit.inputs import (
     InputItem,
+    RefusedInput,
+    display_path,
     file_sha256,
     find_input_files,
     read_input_file,
+    refused_item,
     unreadable_folders,
 )
 from ..sources.fit.parse import FitResult
@@ -147,14 +150,26 @@ class _Importer:
 
     # -- reading -------------------------------------------------------------------------------
     def add_file(self, path: Path) -> None:
-        """Read one file on disk and hand out its items (a zip holds many)."""
-        key = str(path.resolve())
+        """Read one file on disk and hand out its items (a zip holds many).
+
+        ``key`` is the path as stored and printed (:func:`display_path`: a name that is not
+        UTF-8 shows its bytes escaped). A path that is no regular file, or too large, is not
+        read: it is recorded as failed with the reason, and read again once it changes.
+        """
+        key = display_path(path.resolve())
         try:
             stat = path.stat()
-            state = _PathState(key, stat.st_size, stat.st_mtime_ns, file_sha256(path))
-            # Items are handed out as they are read: a zip's entries are inflated one by one.
-            for item in read_input_file(path, key):
-                self._add_item(item, state)
+            try:
+                state = _PathState(key, stat.st_size, stat.st_mtime_ns, file_sha256(path))
+                # Items are handed out as they are read: a zip's entries inflated one by one.
+                for item in read_input_file(path, key):
+                    self._add_item(item, state)
+            except RefusedInput as exc:
+                found = display_path(path.absolute())  # a symlink's own name, not its target
+                reason = str(exc) if found == key else f"{found}: {exc}"
+                refused = refused_item(key, reason)
+                state = _PathState(key, stat.st_size, stat.st_mtime_ns, refused.sha256)
+                self._add_item(refused, state)
         except OSError as exc:
             # Unreadable (permissions, vanished): not recorded, so a later run tries again.
             self.summary.fail(key, f"cannot read the file: {exc.strerror or exc}")
@@ -314,7 +329,7 @@ def scan_inboxes(
                 stat = path.stat()
             except OSError:
                 continue
-            if seen.get(str(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
+            if seen.get(display_path(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
                 files.append(path)
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     if unreadable:  # the readable files are stored; the runner must fix the rest

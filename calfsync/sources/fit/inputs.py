@@ -14,6 +14,7 @@ import hashlib
 import io
 import lzma
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,10 @@ MAX_ENTRY_BYTES = MAX_ENTRY_MIB * 1024 * 1024
 # A zip inside a zip (a Garmin export's UploadedFiles part) is inflated whole into memory: a
 # larger bound, still far below what a bomb asks for.
 MAX_NESTED_ZIP_BYTES = 256 * 1024 * 1024
+# A .fit or .fit.gz on disk is read whole: anything bigger is refused unread (FIT activities are
+# a few MB). A zip is read entry by entry, so only its hash reads it whole: a generous bound.
+MAX_FILE_BYTES = MAX_ENTRY_BYTES
+MAX_ARCHIVE_BYTES = 64 * 1024 * 1024 * 1024
 MAX_ZIP_DEPTH = 8  # zips inside zips, deeper than this, are refused
 
 
@@ -49,6 +54,71 @@ class InputItem:
     data: bytes | None = None
     status: str | None = None
     reason: str | None = None
+
+
+class RefusedInput(ValueError):
+    """A path that is not read at all: not a regular file (a FIFO, a device, a socket), or
+    larger than its bound. The message is the reason a person reads."""
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as text that can be stored and printed: a name that is not valid UTF-8 (Linux
+    names are bytes; Python hands them over with surrogate escapes, which SQLite and a UTF-8
+    terminal refuse) shows its bad bytes as ``\\xe9``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def open_regular(path: Path, max_bytes: int) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file of at most ``max_bytes``.
+
+    A FIFO would block the read forever and a device such as ``/dev/zero`` never ends, so
+    neither is opened for reading: the type is checked first, and again on the open handle
+    (opened non-blocking, so a FIFO swapped in meanwhile cannot hang it). Raises
+    :class:`RefusedInput` with the reason, or OSError when the path cannot be read.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise RefusedInput(_not_regular(mode))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RefusedInput(_not_regular(info.st_mode))
+        if info.st_size > max_bytes:
+            raise RefusedInput(
+                f"the file is {info.st_size} bytes, more than the {max_bytes} a FIT input may "
+                "be: calfsync does not read it (if it is a bulk export, unzip it and import "
+                "the folder)"
+            )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _not_regular(mode: int) -> str:
+    kind = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return (
+        f"the path is {kind}, not a regular file: calfsync reads regular files only "
+        "(remove it from the inbox, or copy the file itself there)"
+    )
+
+
+def refused_item(label: str, reason: str) -> InputItem:
+    """The failed item for a path not read at all (see :class:`RefusedInput`); its hash is the
+    label's, since the content was never read."""
+    return InputItem(
+        label, hashlib.sha256(label.encode()).hexdigest(), 0, status="failed", reason=reason
+    )
 
 
 def is_input_name(name: str) -> bool:
@@ -70,27 +140,42 @@ def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         elif path.exists():
             yield path
         else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise FileNotFoundError(f"{display_path(path)}: no such file or folder")
 
 
 def read_input_file(path: Path, label: str | None = None) -> Iterator[InputItem]:
     """The items one file on disk holds: itself (FIT or gzip) or the entries of a zip.
 
-    A zip is read entry by entry from disk, so a large export never sits in memory whole.
+    A zip is read entry by entry from disk, so a large export never sits in memory whole;
+    anything else is read whole, up to :data:`MAX_FILE_BYTES`. Only regular files are read
+    (see :func:`open_regular`, which raises :class:`RefusedInput` for the rest).
     """
-    label = label or str(path)
-    with path.open("rb") as handle:
+    label = label or display_path(path)
+    with open_regular(path, MAX_ARCHIVE_BYTES) as handle:
         head = handle.read(4)
-    if head == b"PK\x03\x04" or path.name.lower().endswith(".zip"):
+        is_zip = head == b"PK\x03\x04" or path.name.lower().endswith(".zip")
+        if not is_zip:
+            # Bounded by the bytes read, not the size stat gave: the file may still grow.
+            data = head + handle.read(MAX_FILE_BYTES + 1 - len(head))
+            if len(data) > MAX_FILE_BYTES:
+                raise RefusedInput(
+                    f"the file is more than the {MAX_FILE_BYTES} bytes a FIT file may be: "
+                    "calfsync does not read it"
+                )
+    if is_zip:
         yield from _zip_items(path, label, 0)
     else:
-        yield from items_from_bytes(path.read_bytes(), label)
+        yield from items_from_bytes(data, label)
 
 
 def iter_inputs(paths: Iterable[str | Path]) -> Iterator[InputItem]:
     """Every item under ``paths`` (see :func:`find_input_files` and :func:`items_from_bytes`)."""
     for path in find_input_files(paths):
-        yield from read_input_file(path, str(path.resolve()))
+        label = display_path(path.resolve())
+        try:
+            yield from read_input_file(path, label)
+        except RefusedInput as exc:
+            yield refused_item(label, str(exc))
 
 
 def items_from_bytes(data: bytes, label: str, depth: int = 0) -> Iterator[InputItem]:
@@ -231,8 +316,9 @@ def stream_sha256(handle: BinaryIO) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes as they are on disk (a zip or gzip not opened)."""
-    with path.open("rb") as handle:
+    """The sha256 of a file's bytes as they are on disk (a zip or gzip not opened); a regular
+    file only, up to :data:`MAX_ARCHIVE_BYTES` (else :class:`RefusedInput`)."""
+    with open_regular(path, MAX_ARCHIVE_BYTES) as handle:
         return stream_sha256(handle)
 
 
@@ -242,7 +328,7 @@ def unreadable_folders(root: Path) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
     def onerror(exc: OSError) -> None:
-        problems.append((str(exc.filename or root), exc.strerror or str(exc)))
+        problems.append((display_path(exc.filename or root), exc.strerror or str(exc)))
 
     for _dirpath, dirs, _files in os.walk(root, onerror=onerror):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
