@@ -121,6 +121,7 @@ class FitConfig(Table):
         "Folders scanned for .fit, .fit.gz and .zip. Default: ~/calfsync/inbox.", path=True
     )
     workers: int = key("Parser processes; 0 = one per CPU (1 in the daemon).", 0, min=0, max=64)
+    settle_seconds: float = key("Seconds an inbox file must stay unchanged.", 5, min=0, max=3600)
 
 
 class StravaConfig(Table):

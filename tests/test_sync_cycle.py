@@ -135,6 +135,7 @@ def test_sync_command_exit_codes(tmp_path):
     cfg_file = tmp_path / "c.toml"
     cfg_file.write_text(
         f'[database]\npath = "{tmp_path / "c.db"}"\n[fit]\ninbox = ["{tmp_path / "inbox"}"]\n'
+        "settle_seconds = 0\n"  # the broken file was just written: read it now
     )
     base_history(tmp_path / "inbox", weeks=1)
     (tmp_path / "inbox" / "broken.fit").write_bytes(b"\x0e\x20garbage")

@@ -34,6 +34,7 @@ from ..sources.fit.inputs import (
     display_path,
     file_sha256,
     find_input_files,
+    has_settled,
     read_input_file,
     refused_item,
     unreadable_folders,
@@ -66,6 +67,7 @@ class ImportSummary:
     seconds: float = 0.0
     changed_dates: set[str] = field(default_factory=set)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, reason) of failures
+    waiting: int = 0  # inbox files still changing: not read, left to a later scan
 
     @property
     def files(self) -> int:
@@ -74,9 +76,10 @@ class ImportSummary:
     def line(self) -> str:
         """The closing summary line."""
         salvaged = f" ({self.salvaged} salvaged)" if self.salvaged else ""
+        waiting = f", {self.waiting} still changing (read once settled)" if self.waiting else ""
         return (
             f"imported {self.imported}{salvaged}, skipped {self.skipped}, failed {self.failed}, "
-            f"duplicates {self.duplicates} in {self.seconds:.1f} s"
+            f"duplicates {self.duplicates}{waiting} in {self.seconds:.1f} s"
         )
 
     def count(self, label: str, saved: SavedFile | None) -> None:
@@ -306,17 +309,28 @@ def import_paths(
 
 
 def scan_inboxes(
-    db: sqlite_utils.Database, cfg: Config, *, now: datetime | None = None
+    db: sqlite_utils.Database,
+    cfg: Config,
+    *,
+    now: datetime | None = None,
+    wall_clock_s: float | None = None,
 ) -> ImportSummary:
     """Import new or changed files from the ``[fit] inbox`` folders (size and mtime against
     ``seen_paths``); unchanged files are not even read. A missing inbox is logged and skipped.
     A folder that cannot be listed raises :class:`PartlyFailed` after the rest is stored, with
     the summary, so the cycle still evaluates and pushes what was imported.
 
+    A file still changing (see :func:`has_settled`: ``[fit] settle_seconds`` against
+    ``wall_clock_s``, default the system clock) is not read at all, leaving no ``fit_files`` or
+    ``seen_paths`` row: a copy in progress would be salvaged as a short run and alert as one. A
+    later scan reads it whole. Temporary names of sync tools are never listed.
+
     Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
     at 0 they parse in one process (no pool), leaving the other cores to the machine.
     """
     seen = seen_paths(db)
+    clock_s = time.time() if wall_clock_s is None else wall_clock_s
+    waiting = 0
     files: list[Path] = []
     unreadable: list[tuple[str, str]] = []
     for inbox in cfg.inboxes:
@@ -329,9 +343,14 @@ def scan_inboxes(
                 stat = path.stat()
             except OSError:
                 continue
-            if seen.get(display_path(path.resolve())) != (stat.st_size, stat.st_mtime_ns):
+            if seen.get(display_path(path.resolve())) == (stat.st_size, stat.st_mtime_ns):
+                continue
+            if has_settled(path, stat, clock_s, cfg.fit.settle_seconds):
                 files.append(path)
+            else:
+                waiting += 1
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
+    summary.waiting = waiting
     if unreadable:  # the readable files are stored; the runner must fix the rest
         listed = "; ".join(f"{folder}: {reason}" for folder, reason in unreadable[:5])
         raise PartlyFailed(

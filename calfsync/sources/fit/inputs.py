@@ -122,8 +122,59 @@ def refused_item(label: str, reason: str) -> InputItem:
 
 
 def is_input_name(name: str) -> bool:
-    """Whether a file name looks like something calfsync imports (.fit, .fit.gz, .zip)."""
-    return name.lower().endswith(FIT_SUFFIXES)
+    """Whether a file name looks like something calfsync imports (.fit, .fit.gz, .zip), and is
+    not a name a sync tool or copier writes into before the file is whole."""
+    return name.lower().endswith(FIT_SUFFIXES) and not is_temporary_name(name)
+
+
+# Names of files still being written: Syncthing (.syncthing.NAME.tmp, ~syncthing~NAME.tmp),
+# browsers and copiers (*.part, *.tmp), rsync and most others (dotfiles).
+_TEMPORARY_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is one that sync tools and copiers write into, then rename."""
+    lower = name.lower()
+    return lower.startswith((".", "~syncthing~")) or lower.endswith(_TEMPORARY_SUFFIXES)
+
+
+def has_settled(path: Path, info: os.stat_result, now_s: float, settle_s: float) -> bool:
+    """Whether the file at ``path`` has stopped changing, so it can be read whole.
+
+    It has when nothing changed it for ``settle_s`` seconds: its inode change time (moved by
+    every write, rename or time stamp change, and settable by no copier) and its mtime, unless
+    that is in the future (a wrong clock, not a write), are that old. A FIT file whose length
+    is the one its header declares is whole already (a copy ends there) and is read at once;
+    a FIT file still recording or being copied is shorter, so it waits. What is refused
+    unread whatever it becomes (not a regular file, or already past its size bound) needs no
+    wait: it is refused at once, with its reason.
+    """
+    bound = MAX_ARCHIVE_BYTES if path.name.lower().endswith(".zip") else MAX_FILE_BYTES
+    if settle_s <= 0 or not stat.S_ISREG(info.st_mode) or info.st_size > bound:
+        return True
+    now_ns = int(now_s * 1e9)
+    changed_ns = info.st_ctime_ns
+    if info.st_mtime_ns <= now_ns:
+        changed_ns = max(changed_ns, info.st_mtime_ns)
+    return now_ns - changed_ns >= settle_s * 1e9 or _is_whole_fit(path, info.st_size)
+
+
+def _is_whole_fit(path: Path, size_bytes: int) -> bool:
+    """Whether the file is exactly one FIT file as long as its header says (header, data, CRC)."""
+    if not path.name.lower().endswith(".fit"):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO swapped in cannot block it
+        try:
+            head = os.read(fd, 12)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    if len(head) < 12 or head[0] not in (12, 14) or head[8:12] != b".FIT":
+        return False
+    data_size = int.from_bytes(head[4:8], "little")
+    return data_size > 0 and size_bytes == head[0] + data_size + 2
 
 
 def find_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
