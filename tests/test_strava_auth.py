@@ -152,25 +152,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_listen_runs_a_one_shot_callback_server(tmp_path, fake, config_file):
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
+def start_listening(config_file: Path, port: int) -> subprocess.Popen[str]:
+    """``calfsync auth strava --listen PORT`` as a runner starts it, its output unbuffered."""
+    return subprocess.Popen(
         [sys.executable, "-m", "calfsync", "--config", str(config_file), "auth", "strava",
          "--listen", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )  # fmt: skip
+
+
+def authorize_url(proc: subprocess.Popen[str], oauth_url: str) -> str:
+    """The authorize address the command prints, read up to its "Waiting for Strava" line."""
+    url = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip().startswith(oauth_url):
+            url = line.strip()
+        if "Waiting for Strava" in line:
+            break
+    return url
+
+
+def test_listen_runs_a_one_shot_callback_server(tmp_path, fake, config_file):
+    port = free_port()
+    proc = start_listening(config_file, port)
     try:
-        url = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip().startswith(fake.oauth_url):
-                url = line.strip()
-            if "Waiting for Strava" in line:
-                break
+        url = authorize_url(proc, fake.oauth_url)
         assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}%2Fexchange_token" in url
         # the browser: Strava's page approves and redirects to the callback server
         for _ in range(50):
@@ -239,20 +247,9 @@ def test_listen_refuses_a_callback_without_the_state_and_waits_for_the_real_one(
     tmp_path, fake, config_file
 ):
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "calfsync", "--config", str(config_file), "auth", "strava",
-         "--listen", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )  # fmt: skip
+    proc = start_listening(config_file, port)
     try:
-        url = ""
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip().startswith(fake.oauth_url):
-                url = line.strip()
-            if "Waiting for Strava" in line:
-                break
+        url = authorize_url(proc, fake.oauth_url)
         forged_code = fake.issue_code()
         callback = f"http://127.0.0.1:{port}/exchange_token"
         for _ in range(50):
