@@ -91,11 +91,13 @@ def check_database_path(path: Path, *, create_folder: bool = True) -> None:
             raise CalfsyncError(f"{path} is {kind}, not a database file. {fix}")
         return
     folder = path.parent
-    if not folder.is_dir():
-        if folder.exists():
-            raise CalfsyncError(
-                f"cannot create the database {path}: {folder} is not a folder. {fix}"
-            )
+    try:  # one look: another process may be creating the folder at this very moment
+        folder_mode: int | None = folder.stat().st_mode
+    except FileNotFoundError:
+        folder_mode = None
+    if folder_mode is not None and not stat.S_ISDIR(folder_mode):
+        raise CalfsyncError(f"cannot create the database {path}: {folder} is not a folder. {fix}")
+    if folder_mode is None:
         if not create_folder:
             raise CalfsyncError(
                 f"cannot create the database {path}: the folder {folder} does not exist. "
