@@ -274,6 +274,7 @@ CHANNELS: dict[str, type] = {
     "apprise": AppriseKeys,
 }
 
+
 def channel_secrets(kind: str) -> tuple[str, ...]:
     """The keys of channel type ``kind`` marked secret: resolved from ``*_file`` or systemd
     credentials before sending, and never shown."""
