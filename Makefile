@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench torture lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/strava.py
 	$(BIN)/python bench/daemon.py --quick
+
+torture: $(STAMP)
+	$(BIN)/python bench/torture.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check calfsync tests bench
