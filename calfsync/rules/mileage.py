@@ -23,15 +23,7 @@ def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     run = h.runs[i]
     if not h.known_since(i, p["lookback_days"]):
         return None
-    streak = h.streak_of[i]
-    longest = max(
-        (
-            h.runs[j].distance_m
-            for j in h.before(i, p["lookback_days"])
-            if h.runs[j].day >= streak and h.is_reference(j)
-        ),
-        default=0.0,
-    )
+    longest = recent_longest(h, i, p["lookback_days"])
     if longest <= 0:
         return None
     ratio = run.distance_m / longest - 1.0
@@ -58,6 +50,21 @@ def s1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
             "window_days": p["lookback_days"],
         },
         severity=severity,
+    )
+
+
+def recent_longest(h: History, i: int, days: int) -> float:
+    """The distance (m) S1 compares run i with: the longest run of the ``days`` days before it,
+    counting only runs of its streak and of at least ``min_reference_m`` (0 when none). The
+    report page draws the same figure beside every run."""
+    streak = h.streak_of[i]
+    return max(
+        (
+            h.runs[j].distance_m
+            for j in h.before(i, days)
+            if h.runs[j].day >= streak and h.is_reference(j)
+        ),
+        default=0.0,
     )
 
 
