@@ -18,7 +18,7 @@ from fakes.ntfy import FakeNtfy
 from fakes.webhook import FakeWebhook
 from notify_support import NOW, alert_and_enqueue, make_config, states
 
-from calfsync.notify import outbox
+from calfsync.notify import outbox, reclaim
 from calfsync.store.db import open_db
 
 SUPPORT = Path(__file__).parent / "notify_support.py"
@@ -98,21 +98,23 @@ def test_two_flusher_processes_send_nothing_twice(tmp_path: Path) -> None:
         assert states(open_db(db_path)) == {"sent": 60}
 
 
-def test_killed_after_send_before_mark_is_resent_once_after_the_lease(tmp_path: Path) -> None:
+def _flusher(db_path: Path, raw: dict[str, Any]) -> subprocess.Popen[str]:
+    args = [sys.executable, str(SUPPORT), "flush", str(db_path), json.dumps(raw), NOW.isoformat()]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+
+
+def test_killed_after_send_before_mark_is_resent_at_once_with_the_same_sequence_id(
+    tmp_path: Path,
+) -> None:
+    """A killed flusher's claim (its process gone from this host) is released at the next
+    delivery, not after the 5-minute lease: one resend, which ntfy shows as the same
+    notification (same sequence id)."""
     with FakeNtfy() as ntfy:
         raw = _raw_config([{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}])
         db_path = tmp_path / "k.db"
         _queue(db_path, raw, 1)
         ntfy.hold()  # the service stores the push, then the answer is held back
-        args = [
-            sys.executable,
-            str(SUPPORT),
-            "flush",
-            str(db_path),
-            json.dumps(raw),
-            NOW.isoformat(),
-        ]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        proc = _flusher(db_path, raw)
         try:
             assert ntfy.held.wait(60), "the flusher never reached the service"
             os.kill(proc.pid, signal.SIGKILL)  # killed after the send, before the mark
@@ -122,17 +124,45 @@ def test_killed_after_send_before_mark_is_resent_once_after_the_lease(tmp_path: 
         assert len(ntfy.pushes()) == 1
         db = open_db(db_path)
         assert states(db) == {"sending": 1}
-        assert outbox.pending_count(db) == 1  # `notify flush` keeps exiting 1 meanwhile
+        assert outbox.pending_count(db) == 1
         cfg = make_config(raw["notify"]["channels"])
-        # While the lease runs, nobody else may send it.
-        assert outbox.deliver_due(db, cfg, NOW + timedelta(minutes=4)).sent == 0
-        assert len(ntfy.pushes()) == 1
-        # Once the lease has ended it is sent again: the documented duplicate.
-        report = outbox.deliver_due(db, cfg, NOW + outbox.LEASE + timedelta(seconds=1))
+        # The claimer is dead: the next delivery (a restarted daemon) sends it at once.
+        report = outbox.deliver_due(db, cfg, NOW + timedelta(seconds=5))
         assert report.sent == 1
         pushes = ntfy.pushes()
         assert len(pushes) == 2 and pushes[0]["title"] == pushes[1]["title"]
+        assert len(ntfy.notifications("calf")) == 1  # the phone shows one
         assert states(db) == {"sent": 1}
         # And never again after that.
         assert outbox.deliver_due(db, cfg, NOW + timedelta(days=2), force=True).sent == 0
         assert len(ntfy.pushes()) == 2
+
+
+def test_a_live_flushers_claim_keeps_its_lease(tmp_path: Path) -> None:
+    """While the claiming process still runs (a slow request), nobody else sends its push."""
+    with FakeNtfy() as ntfy:
+        raw = _raw_config([{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}])
+        db_path = tmp_path / "l.db"
+        _queue(db_path, raw, 1)
+        ntfy.hold()
+        proc = _flusher(db_path, raw)
+        try:
+            assert ntfy.held.wait(60), "the flusher never reached the service"
+            db = open_db(db_path)
+            cfg = make_config(raw["notify"]["channels"])
+            assert outbox.deliver_due(db, cfg, NOW + timedelta(minutes=4)).sent == 0
+            assert len(ntfy.pushes()) == 1
+        finally:
+            ntfy.release()
+            proc.wait(30)
+        assert states(db) == {"sent": 1}
+        assert len(ntfy.pushes()) == 1
+
+
+def test_claims_of_other_hosts_or_unknown_owners_are_not_taken_for_dead() -> None:
+    assert not reclaim.owner_is_dead("elsewhere:1:abc", host="here")
+    assert not reclaim.owner_is_dead("garbage", host="here")
+    assert not reclaim.owner_is_dead(f"here:{os.getpid()}:abc", host="here")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert reclaim.owner_is_dead(f"here:{gone.pid}:abc", host="here")

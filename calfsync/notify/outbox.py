@@ -40,7 +40,7 @@ from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
 from ..store.db import write_tx
-from . import ChannelError, PermanentError, ambiguity, policy, sender_for
+from . import ChannelError, PermanentError, ambiguity, policy, reclaim, sender_for
 
 # The reads moved to outbox_report; callers keep importing them from the outbox.
 from .outbox_report import DeliveryReport as DeliveryReport
@@ -171,7 +171,8 @@ def deliver_due(
     clients: dict[str, httpx.Client] = {}
     tried: set[int] = set()
     resolved: dict[str, dict[str, Any]] = {}
-    report.dead += _drop_unpushable(db)
+    reclaim.release_dead_claims(db, now)  # a killed flusher's claims: now, not in 5 min
+    report.dead += reclaim.drop_unpushable(db)
     try:
         while True:
             claim = _claim_next(db, cfg, now, worker, force, channels, tried, report)
@@ -206,19 +207,6 @@ def deliver_due(
             client.close()
     report.pending = pending_count(db)
     return report
-
-
-def _drop_unpushable(db: sqlite_utils.Database) -> int:
-    """Dead-letter queued rows whose alert was deleted or re-marked as history, so they never
-    keep ``notify flush`` failing."""
-    with write_tx(db):
-        cursor = db.execute(
-            """UPDATE notify_outbox SET state = 'dead', last_error = ?
-               WHERE state = 'pending' AND alert_id NOT IN (
-                   SELECT id FROM alerts WHERE pushed NOT IN ('history', 'imported'))""",
-            ["the alert was removed or marked history: not pushed"],
-        )
-    return cursor.rowcount
 
 
 def _timeout(chan: dict[str, Any], claimed: list[dict[str, Any]]) -> httpx.Timeout:
