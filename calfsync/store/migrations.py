@@ -6,7 +6,7 @@ migration's name in ``_sqlite_migrations`` in the same transaction as the migrat
 ``PRAGMA user_version`` mirrors their count. Every database written since 0.1.0 records these
 names, so a name never changes: a renamed migration would run again. The two ``0002_`` names
 are history (two branches each took 0002); their order is the order of :data:`ORDER`. A new
-migration goes at the end of :data:`ORDER` with the next number (``0006_…``).
+migration goes at the end of :data:`ORDER` with the next number.
 """
 
 from __future__ import annotations
@@ -230,6 +230,97 @@ def _outbox_ambiguous(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE notify_outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0")
 
 
+# The runs every view counts (views.COUNTED, frozen here: a migration never changes; a new
+# definition of COUNTED needs a new migration that recreates the triggers and refills the totals).
+_COUNTED_0007 = (
+    "{a}sport = 'running' AND {a}deleted = 0 AND ({a}suspect IS NULL OR {a}suspect_confirmed = 1)"
+)
+_LOAD = "COUNT(*), SUM(distance_m), SUM(ascent_m), SUM(moving_time_s)"
+
+
+def _monday(day: str) -> str:
+    """SQL for the local Monday of the week holding ``day`` (a ``YYYY-MM-DD`` expression)."""
+    return f"date({day}, '-' || ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7) || ' days')"
+
+
+def _refresh(row: str, unless_same_as: str | None = None) -> str:
+    """Trigger statements that recompute the day, week and shoe of ``row`` (NEW or OLD) from
+    ``activities``; with ``unless_same_as``, only the keys that differ from that row's."""
+    counted = _COUNTED_0007.format(a="")
+    day, week, shoe = f"{row}.local_date", _monday(f"{row}.local_date"), f"{row}.gear_id"
+    keys = {"day": "", "week": "", "shoe": ""}
+    if unless_same_as:
+        o = unless_same_as
+        keys = {
+            "day": f" AND {day} IS NOT {o}.local_date",
+            "week": f" AND {week} IS NOT {_monday(f'{o}.local_date')}",
+            "shoe": f" AND {shoe} IS NOT {o}.gear_id",
+        }
+    return f"""
+        DELETE FROM daily_totals WHERE local_date = {day}{keys["day"]};
+        INSERT INTO daily_totals SELECT local_date, {_LOAD} FROM activities
+            WHERE local_date = {day} AND {counted}{keys["day"]} GROUP BY local_date;
+        DELETE FROM weekly_totals WHERE week_start = {week}{keys["week"]};
+        INSERT INTO weekly_totals SELECT {week}, {_LOAD} FROM activities
+            WHERE local_date BETWEEN {week} AND date({week}, '+6 days') AND {counted}
+            {keys["week"]} GROUP BY 1;
+        DELETE FROM shoe_totals WHERE gear_id = {shoe}{keys["shoe"]};
+        INSERT INTO shoe_totals SELECT gear_id, COUNT(*), SUM(distance_m), MIN(local_date),
+            MAX(local_date) FROM activities WHERE gear_id = {shoe} AND {counted}{keys["shoe"]}
+            GROUP BY gear_id;
+    """
+
+
+def _load_totals(db: sqlite_utils.Database) -> None:
+    # Per-day, per-week and per-shoe sums of the counted runs, so the views people query
+    # (weekly_load, daily_load, shoe_mileage) read a few rows instead of every activity. Kept by
+    # triggers on activities, in the transaction of whatever writes a run; docs/schema.md.
+    load = "runs INTEGER NOT NULL, distance_m REAL, ascent_m REAL, moving_time_s REAL"
+    db.execute(f"CREATE TABLE daily_totals (local_date TEXT PRIMARY KEY, {load})")
+    db.execute(f"CREATE TABLE weekly_totals (week_start TEXT PRIMARY KEY, {load})")
+    db.execute(
+        "CREATE TABLE shoe_totals (gear_id TEXT PRIMARY KEY, runs INTEGER NOT NULL, "
+        "distance_m REAL, first_run TEXT, last_run TEXT)"
+    )
+    counted = _COUNTED_0007.format(a="")
+    db.execute(
+        "CREATE INDEX idx_activities_gear ON activities(gear_id, local_date, distance_m) "
+        f"WHERE {counted}"
+    )
+    db.execute("CREATE INDEX idx_alerts_local_date ON alerts(local_date)")
+    db.execute(
+        f"INSERT INTO daily_totals SELECT local_date, {_LOAD} FROM activities "
+        f"WHERE {counted} GROUP BY local_date"
+    )
+    db.execute(
+        f"INSERT INTO weekly_totals SELECT {_monday('local_date')}, {_LOAD} FROM activities "
+        f"WHERE {counted} GROUP BY 1"
+    )
+    db.execute(
+        "INSERT INTO shoe_totals SELECT gear_id, COUNT(*), SUM(distance_m), MIN(local_date), "
+        f"MAX(local_date) FROM activities WHERE gear_id IS NOT NULL AND {counted} GROUP BY gear_id"
+    )
+    new, old = _COUNTED_0007.format(a="NEW."), _COUNTED_0007.format(a="OLD.")
+    columns = (
+        "local_date, sport, deleted, suspect, suspect_confirmed, distance_m, ascent_m, "
+        "moving_time_s, gear_id"
+    )
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns.split(", "))
+    db.execute(
+        f"CREATE TRIGGER activities_totals_insert AFTER INSERT ON activities WHEN {new} "
+        f"BEGIN {_refresh('NEW')} END"
+    )
+    db.execute(
+        f"CREATE TRIGGER activities_totals_delete AFTER DELETE ON activities WHEN {old} "
+        f"BEGIN {_refresh('OLD')} END"
+    )
+    db.execute(
+        f"CREATE TRIGGER activities_totals_update AFTER UPDATE OF {columns} ON activities "
+        f"WHEN (({old}) OR ({new})) AND ({changed}) "
+        f"BEGIN {_refresh('OLD')} {_refresh('NEW', unless_same_as='OLD')} END"
+    )
+
+
 # (recorded name, migration) in the order they run: the only place that orders them.
 ORDER = (
     ("0001_initial", _initial),
@@ -239,6 +330,7 @@ ORDER = (
     ("0004_strava_listing", _strava_listing),
     ("0005_suspect_and_delivery", _suspect_and_delivery),
     ("0006_outbox_ambiguous", _outbox_ambiguous),
+    ("0007_load_totals", _load_totals),
 )
 MIGRATIONS = Migrations("calfsync")
 for _name, _migration in ORDER:

@@ -6,6 +6,9 @@ changes it in every database on its next open. Their names and columns are a pub
 
 A suspect activity (``activities.suspect``, RULES.md "Plausible") counts in no view until the
 runner confirms it (``suspect_confirmed``): :data:`COUNTED` is the condition every view shares.
+The load views read ``daily_totals``, ``weekly_totals`` and ``shoe_totals``, which triggers
+keep with that same condition (migration ``0007_load_totals``): changing :data:`COUNTED` needs a
+migration that recreates those triggers and refills the totals.
 """
 
 from __future__ import annotations
@@ -31,35 +34,25 @@ VIEWS: dict[str, str] = {
                elapsed_time_s, ascent_m, indoor, gear_id, name
         FROM activities WHERE {COUNTED}
     """,
-    "daily_load": f"""
-        SELECT local_date,
-               COUNT(*) AS runs,
-               SUM(distance_m) AS distance_m,
-               SUM(ascent_m) AS ascent_m,
-               SUM(moving_time_s) AS moving_time_s
-        FROM activities WHERE {COUNTED}
-        GROUP BY local_date
+    # The sums are kept per day, week and shoe by triggers on activities (migration
+    # 0007_load_totals), so these read a few rows however many years the file holds.
+    "daily_load": """
+        SELECT local_date, runs, distance_m, ascent_m, moving_time_s FROM daily_totals
+        ORDER BY local_date
     """,
-    "weekly_load": f"""
-        SELECT date(local_date, '-' || ((CAST(strftime('%w', local_date) AS INTEGER) + 6) % 7)
-                    || ' days') AS week_start,
-               COUNT(*) AS runs,
-               SUM(distance_m) AS distance_m,
-               SUM(ascent_m) AS ascent_m,
-               SUM(moving_time_s) AS moving_time_s
-        FROM activities WHERE {COUNTED}
-        GROUP BY week_start
+    "weekly_load": """
+        SELECT week_start, runs, distance_m, ascent_m, moving_time_s FROM weekly_totals
+        ORDER BY week_start
     """,
-    "shoe_mileage": f"""
+    "shoe_mileage": """
         SELECT g.id AS gear_id, g.name, g.brand, g.model, g.drop_mm, g.minimalist, g.retired,
                g.retire_at_m,
-               COUNT(a.id) AS runs,
-               COALESCE(SUM(a.distance_m), 0) AS run_distance_m,
+               COALESCE(t.runs, 0) AS runs,
+               COALESCE(t.distance_m, 0) AS run_distance_m,
                g.distance_m AS reported_distance_m,
-               MIN(a.local_date) AS first_run, MAX(a.local_date) AS last_run
-        FROM gear g LEFT JOIN activities a
-             ON a.gear_id = g.id AND {counted("a.")}
-        GROUP BY g.id
+               t.first_run, t.last_run
+        FROM gear g LEFT JOIN shoe_totals t ON t.gear_id = g.id
+        ORDER BY g.id
     """,
 }
 
