@@ -4,6 +4,7 @@ Jobs (all in one worker thread, so they never overlap; each coalesces missed run
 
 - ``fit``      every ``[daemon] scan_seconds``: scan the inboxes, evaluate, deliver fresh pushes;
 - ``strava``   every ``[strava] poll_minutes`` with jitter, when Strava is configured;
+  ``intervals`` the same with ``[intervals] poll_minutes``, when intervals.icu is configured;
 - ``deliver``  every ``[daemon] flush_seconds``: read phone replies, send the weekly digest once its
   moment has passed, deliver due pushes (retries, quiet hours);
 - ``nightly``  at ``[daemon] nightly_at`` in the athlete's time zone: window rules for today.
@@ -40,6 +41,7 @@ from typing import IO, Any
 from . import sync
 from .config import Config
 from .errors import CalfsyncError
+from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .model import parse_utc, utc_iso
 from .sdnotify import Notifier
@@ -362,6 +364,10 @@ class Daemon:
             triggers["strava"] = IntervalTrigger(
                 seconds=poll_s, jitter=int(poll_s * STRAVA_JITTER_FRACTION) or None, timezone=UTC
             )
+        if intervals_sync.configured(cfg):
+            poll_s = cfg.intervals.poll_minutes * 60
+            jitter = int(poll_s * STRAVA_JITTER_FRACTION) or None
+            triggers["intervals"] = IntervalTrigger(seconds=poll_s, jitter=jitter, timezone=UTC)
         return triggers
 
     @staticmethod
@@ -373,6 +379,7 @@ class Daemon:
             "deliver": daemon.flush_seconds,
             "nightly": (daemon.nightly_at, cfg.athlete.timezone),
             "strava": (strava_configured(cfg), cfg.strava.poll_minutes),
+            "intervals": (intervals_sync.configured(cfg), cfg.intervals.poll_minutes),
         }[job]
 
     def _schedule(self, cfg: Config, *, first: bool, old: Config | None = None) -> None:
@@ -384,7 +391,7 @@ class Daemon:
             if trigger is None:
                 if existing is not None:
                     self.scheduler.remove_job(job)
-                    log.info("strava polling stopped (no longer configured)")
+                    log.info("%s polling stopped (no longer configured)", job)
                 continue
             if existing is not None:
                 if old is not None and self._trigger_key(old, job) == self._trigger_key(cfg, job):
@@ -400,7 +407,7 @@ class Daemon:
     def _first_run(self, job: str, now: datetime, cfg: Config) -> datetime | None:
         if job in ("fit", "deliver"):
             return now
-        if job == "strava":
+        if job in ("strava", "intervals"):
             return now + timedelta(seconds=random.uniform(1, 5))
         # nightly: catch up at start when the last one is more than a day old
         last = self._state_time("cycle.nightly.last_ok", cfg)

@@ -31,6 +31,7 @@ import sqlite_utils
 
 from .config import Config
 from .errors import CalfsyncError, PartlyFailed
+from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .ingest.fit import ImportSummary, scan_inboxes
 from .ingest.strava import StravaReport
@@ -141,7 +142,7 @@ class CycleReport:
             self.delivery = report
         elif isinstance(report, DigestReport):
             self.digest = report
-        else:
+        elif isinstance(report, RepliesReport):
             self.replies = report
 
     def summary(self) -> str:
@@ -151,6 +152,8 @@ class CycleReport:
             parts.append(f"fit: {self.fit.line()}")
         if self.strava is not None:
             parts.append(f"strava: {self.strava.message or self.strava.state}")
+        if "intervals" in self.reports:
+            parts.append(f"intervals: {self.reports['intervals'].line()}")
         parts.append(f"new alerts: {len(self.alert_ids)}")
         if self.delivery is not None:
             d = self.delivery
@@ -343,6 +346,7 @@ REGISTRY: dict[str, Step] = {
     for step in (
         Step("fit", scan_fit),
         Step("strava", poll_strava, strava_sync.configured),
+        Step("intervals", intervals_sync.step(queue_notice), intervals_sync.configured),
         Step("evaluate", evaluate),
         Step("digest", digest, _digest_wanted),
         Step("deliver", deliver),
@@ -369,11 +373,13 @@ def _got_answers(report: CycleReport) -> bool:
 # A plan: step names in order, each with the condition (on what the steps before it did) to run.
 Plan = tuple[tuple[str, Callable[[CycleReport], bool]], ...]
 CYCLE: Plan = tuple(
-    (name, _always) for name in ("fit", "strava", "replies", "evaluate", "digest", "deliver")
+    (name, _always)
+    for name in ("fit", "strava", "intervals", "replies", "evaluate", "digest", "deliver")
 )
 JOBS: dict[str, Plan] = {
     "fit": (("fit", _always), ("evaluate", _always), ("deliver", _made_alerts)),
     "strava": (("strava", _always), ("evaluate", _always), ("deliver", _made_alerts)),
+    "intervals": (("intervals", _always), ("evaluate", _always), ("deliver", _made_alerts)),
     "deliver": (
         ("replies", _always),
         ("evaluate", _got_answers),

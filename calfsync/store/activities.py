@@ -209,6 +209,27 @@ def set_gear(
     )
 
 
+def set_details(
+    db: sqlite_utils.Database, activity_id: str, *, name: str | None, gear_id: str | None
+) -> set[str]:
+    """Set a source's name and shoe on one stored activity (intervals.icu's listing: the FIT
+    file carries neither). A shoe the runner assigned (``gear_source`` 'manual') is kept. Returns
+    the local date when the shoe changed (marked dirty: the shoe rules judge it again)."""
+    row = db.execute(
+        "SELECT local_date, name, gear_id, gear_source FROM activities WHERE id = ?", [activity_id]
+    ).fetchone()
+    if row is None:
+        return set()
+    local_date, old_name, old_gear, gear_source = row
+    if name and name != old_name:
+        db.execute("UPDATE activities SET name = ? WHERE id = ?", [name, activity_id])
+    if gear_id is None or gear_source == "manual" or (old_gear, gear_source) == (gear_id, None):
+        return set()
+    set_gear(db, activity_id, gear_id, None)
+    mark_dirty(db, {local_date})
+    return {local_date}
+
+
 def mark_listed(db: sqlite_utils.Database, pass_id: str, strava_ids: list[int]) -> None:
     """Stamp the Strava listing pass that saw these activities (``strava_listed_at``)."""
     db.conn.executemany(
