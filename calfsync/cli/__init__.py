@@ -43,6 +43,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "sore": "sore:sore_cmd",
     "auth": "auth:auth_group",
     "activity": "activity:activity_group",
+    "report": "report:report_cmd",
 }
 
 
