@@ -23,9 +23,11 @@ import sqlite_utils
 from .config import Config
 from .daemon import strava_configured
 from .errors import CalfsyncError
+from .ingest import intervals as intervals_sync
 from .model import parse_utc
 from .notify.outbox import resolve_channel
 from .secrets import redact, redact_url, resolve_secret
+from .sources.intervals.errors import IntervalsError
 from .store.migrations import MIGRATIONS
 
 DEFAULT_URLS = {
@@ -307,6 +309,19 @@ def check_strava(cfg: Config, now: datetime) -> list[Check]:
     return checks
 
 
+def check_intervals(cfg: Config) -> Check:
+    """One GET of the athlete with the configured key: a wrong key or athlete id names the fix."""
+    if not intervals_sync.configured(cfg):
+        return Check("intervals", "ok", "not configured")
+    try:
+        with intervals_sync.make_client(cfg) as client:
+            athlete = client.athlete()
+    except (CalfsyncError, IntervalsError) as exc:
+        return Check("intervals", "fail", redact(str(exc)))  # each message names its fix
+    name = athlete.get("name") or "(no name)"
+    return Check("intervals", "ok", f"the API key reads athlete {athlete.get('id')} ({name})")
+
+
 def _strava_state(db_path: Path) -> dict[str, str]:
     if not db_path.exists():
         return {}
@@ -334,4 +349,5 @@ def run_checks(obj: Any, now: datetime) -> list[Check]:
     checks.extend(check_inboxes(cfg))
     checks.extend(check_channel(c) for c in cfg.channels)
     checks.extend(check_strava(cfg, now))
+    checks.append(check_intervals(cfg))
     return checks

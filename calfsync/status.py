@@ -8,6 +8,8 @@ can ask while the daemon writes. What it reads from the ``state`` table:
 - ``daemon.next.<job>``: the daemon's next scheduled run of each job (:mod:`calfsync.daemon`);
 - ``strava.status`` (``ok`` | ``needs_reauth`` | ``inactive`` | ``rate_limited`` | ``error``),
   ``strava.message`` and ``strava.rate_limited_until`` when the Strava source keeps them.
+- ``intervals.*`` (:mod:`calfsync.sources.intervals.state`): the intervals.icu poll's status and
+  its counts (imported, Strava-sourced skipped, refused, unreadable).
 
 It also lists the suspect activities (``activities.suspect``: a ride saved as a run, an
 altimeter fault...) that no rule counts until the runner confirms or corrects them with
@@ -29,8 +31,11 @@ from typing import Any
 from .config import Config
 from .daemon import daemon_pid, strava_configured
 from .errors import CalfsyncError
+from .ingest import intervals as intervals_sync
 from .model import parse_utc
 from .secrets import SECRET_KEYS, redact
+from .sources.intervals.state import Key as IntervalsKey
+from .sources.intervals.state import summary as intervals_summary
 from .sync import STEPS
 
 STALE_INTERVALS = 3
@@ -116,6 +121,8 @@ def step_intervals(cfg: Config) -> dict[str, float]:
     }
     if strava_configured(cfg):
         out["strava"] = cfg.strava.poll_minutes * 60.0
+    if intervals_sync.configured(cfg):
+        out["intervals"] = cfg.intervals.poll_minutes * 60.0
     return out
 
 
@@ -181,6 +188,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
         if fix and strava["configured"]:
             problems.append(f"strava: {strava['status']}: {fix}")
 
+    icu = state.get(IntervalsKey.STATUS) or intervals_sync.configured(cfg)
     size = sum(p.stat().st_size for p in _db_files(cfg.db_path))
     return {
         "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -214,6 +222,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
         "pushes": pushes,
         "suspects": suspect_activities(conn, SUSPECTS_SHOWN),
         "strava": strava,
+        "intervals": intervals_summary(state) if icu else None,
         "problems": problems,
         "ok": not problems,
     }

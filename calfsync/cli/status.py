@@ -73,6 +73,13 @@ def render(report: dict[str, Any], now: datetime) -> str:
         if message:  # messages often start with the state already ("inactive: ...")
             text = message if message.startswith(f"{text}:") else f"{text}: {message}"
         lines.append(f"strava     {text}")
+    if report.get("intervals"):
+        icu = report["intervals"]
+        lines.append(
+            f"intervals  {icu['status']}: {icu['imported']} imported, {icu['strava_skipped']} "
+            f"Strava-sourced skipped, {icu['refused']} refused, {icu['failed']} unreadable"
+            + (f"; {icu['message']}" if icu["status"] != "ok" and icu["message"] else "")
+        )
     suspects = report.get("suspects") or []
     if suspects:
         lines.append("suspect    not counted until confirmed or corrected (calfsync activity):")

@@ -62,11 +62,11 @@ class IntervalsClient:
         api_key: str,
         *,
         timeout_s: float = 30.0,
-        spacing_s: float = REQUEST_SPACING_S,
+        spacing_s: float | None = None,
     ) -> None:
         self.athlete_id = athlete_id
         self.timeout_s = timeout_s
-        self.spacing_s = spacing_s
+        self.spacing_s = REQUEST_SPACING_S if spacing_s is None else spacing_s
         self.requests = 0
         self._last_sent = 0.0
         self._http = httpx.Client(
