@@ -230,6 +230,11 @@ def set_details(
     return {local_date}
 
 
+def set_name(db: sqlite_utils.Database, activity_id: str, name: str) -> None:
+    """Name one activity (an account export's name for a FIT activity that had none)."""
+    db.execute("UPDATE activities SET name = ? WHERE id = ?", [name, activity_id])
+
+
 def mark_listed(db: sqlite_utils.Database, pass_id: str, strava_ids: list[int]) -> None:
     """Stamp the Strava listing pass that saw these activities (``strava_listed_at``)."""
     db.conn.executemany(
