@@ -44,6 +44,7 @@ from .errors import CalfsyncError
 from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .model import parse_utc, utc_iso
+from .outputs import mqtt as mqtt_output
 from .sdnotify import Notifier
 from .store.db import write_tx
 from .store.state import get_state, set_state
@@ -235,6 +236,7 @@ class Daemon:
         self._lock_handle = acquire_lock(self.cfg.db_path)
         try:
             self._check_database()
+            mqtt_output.start_link(self.cfg, self._keeper)  # [mqtt] host set: Home Assistant
             self._ensure_inboxes(self.cfg)
             self.scheduler = BlockingScheduler(
                 executors={"default": ThreadPoolExecutor(1, {"thread_name_prefix": "step"})},
@@ -256,6 +258,7 @@ class Daemon:
             self.scheduler.start()  # blocks until shutdown
             return self._finish()
         finally:
+            mqtt_output.stop_link()  # "offline", then a clean disconnect
             if self._keeper is not None:
                 self._keeper.close()
                 self._keeper = None

@@ -40,6 +40,7 @@ from .notify import digest as weekly_digest
 from .notify import outbox, replies
 from .notify.digest import DigestReport
 from .notify.outbox import DeliveryReport
+from .outputs import mqtt as mqtt_output
 from .rules import engine
 from .rules.history import day_of
 from .secrets import redact
@@ -82,7 +83,7 @@ class RepliesReport:
 
 StepReport = (
     ImportSummary | StravaReport | EvaluateReport | RepliesReport | DigestReport | DeliveryReport
-)
+) | mqtt_output.MqttReport
 
 
 @dataclass
@@ -112,7 +113,7 @@ class CycleReport:
     def failed(self) -> dict[str, str]:
         """The errors that fail ``calfsync sync``: pushes and phone replies a step could not
         handle wait in the outbox or on the reply topic for the next cycle."""
-        return {k: v for k, v in self.errors.items() if k not in ("deliver", "replies")}
+        return {k: v for k, v in self.errors.items() if k not in ("deliver", "replies", "mqtt")}
 
     @property
     def pushes_all_dead(self) -> str | None:
@@ -352,6 +353,7 @@ REGISTRY: dict[str, Step] = {
         Step("deliver", deliver),
         Step("nightly", nightly),
         Step("replies", read_replies, _replies_wanted),
+        Step("mqtt", mqtt_output.publish, mqtt_output.wanted),
     )
 }
 STEPS: tuple[str, ...] = tuple(REGISTRY)  # every step that records cycle.<step>.* (status)
@@ -388,6 +390,8 @@ JOBS: dict[str, Plan] = {
     ),
     "nightly": (("nightly", _always),),
 }
+CYCLE += (("mqtt", _always),)  # outputs: Home Assistant's sensors (after a change, and nightly)
+JOBS = {job: (*plan, ("mqtt", mqtt_output.due)) for job, plan in JOBS.items()}
 
 
 def run_steps(db: sqlite_utils.Database, cfg: Config, now: datetime, plan: Plan) -> CycleReport:
