@@ -3,8 +3,9 @@
 Checks, in order: the configuration; the database (present or creatable, writable, schema
 current); each inbox (a readable folder); each enabled push channel (ntfy: ``GET /v1/health``;
 the others: any HTTP answer from the service's base URL; console: nothing to reach); Strava
-(client credentials, token present, not needing re-authorization). Nothing is written and no
-push is sent. Each check returns a :class:`Check`; the command prints them.
+(client credentials, token present, not needing re-authorization); the MQTT broker when
+``[mqtt] host`` is set (a connect and disconnect). Nothing is written and no push is sent.
+Each check returns a :class:`Check`; the command prints them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .errors import CalfsyncError
 from .ingest import intervals as intervals_sync
 from .model import parse_utc
 from .notify.outbox import resolve_channel
+from .outputs import mqtt as mqtt_output
 from .secrets import redact, redact_url, resolve_secret
 from .sources.intervals.errors import IntervalsError
 from .store.migrations import MIGRATIONS
@@ -322,6 +324,17 @@ def check_intervals(cfg: Config) -> Check:
     return Check("intervals", "ok", f"the API key reads athlete {athlete.get('id')} ({name})")
 
 
+def check_mqtt(cfg: Config) -> list[Check]:
+    """The MQTT broker, when ``[mqtt] host`` is set: connect as calfsync and disconnect."""
+    if not cfg.mqtt.host:
+        return []
+    try:
+        where = mqtt_output.probe(cfg)
+    except CalfsyncError as exc:
+        return [Check("mqtt", "fail", str(exc), "fix what the message names in [mqtt]")]
+    return [Check("mqtt", "ok", f"broker {where} accepts calfsync")]
+
+
 def _strava_state(db_path: Path) -> dict[str, str]:
     if not db_path.exists():
         return {}
@@ -349,5 +362,6 @@ def run_checks(obj: Any, now: datetime) -> list[Check]:
     checks.extend(check_inboxes(cfg))
     checks.extend(check_channel(c) for c in cfg.channels)
     checks.extend(check_strava(cfg, now))
+    checks.extend(check_mqtt(cfg))
     checks.append(check_intervals(cfg))
     return checks
