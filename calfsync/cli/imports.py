@@ -1,5 +1,6 @@
-"""``calfsync import``: the FIT import of :mod:`calfsync.ingest.fit`, with a progress bar on a
-terminal and the files that failed listed."""
+"""``calfsync import``: FIT files and folders through :mod:`calfsync.ingest.fit`, Strava and
+Garmin account exports (zip or unzipped folder) through :mod:`calfsync.ingest.exports`, with a
+progress bar on a terminal and what failed listed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -15,37 +17,81 @@ from ..sync import evaluate_pending
 from . import Context
 
 MAX_LISTED_PROBLEMS = 20
+T = TypeVar("T")
 
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.pass_obj
 def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
-    """Import .fit, .fit.gz and .zip files and folders (never pushes).
+    """Import FIT files, zips, folders, and Strava or Garmin exports.
 
-    Folders are searched at any depth; .zip covers Garmin's and Strava's bulk exports. Every
-    file is recorded in fit_files as imported, skipped or failed with its reason; exit 0 when
-    every file was handled, whatever its status.
+    Never pushes. .fit, .fit.gz and .zip files are read; folders are searched at any depth. A Strava archive (export_NNNN.zip or its folder, with
+    activities.csv) gives names, shoes and GPX/TCX runs; a Garmin export (with DI_CONNECT/)
+    gives its FIT files with names and shoes. Every FIT file is recorded in fit_files as
+    imported, skipped or failed with its reason; exit 0 when every file was handled, whatever
+    its status.
     """
     db, cfg = obj.db, obj.config
     now = datetime.now(UTC)
-    summary = import_paths(db, cfg, paths, progress=_progress_bar, now=now)
-    for label, reason in summary.problems[:MAX_LISTED_PROBLEMS]:
+    exports, plain = _split_exports(paths)
+    changed: set[str] = set()
+    problems: list[tuple[str, str]] = []
+    lines: list[str] = []
+    if exports:
+        from ..ingest.exports import import_garmin_export, import_strava_archive
+        from ..sources.exports import STRAVA, kind_of, open_archive
+
+        for path in exports:
+            with open_archive(path) as archive:
+                if kind_of(archive) == STRAVA:
+                    done = import_strava_archive(db, cfg, archive, now=now, progress=_bar)
+                else:
+                    done = import_garmin_export(db, cfg, path, archive, now=now, progress=_bar)
+            changed |= done.changed_dates
+            problems += (done.fit.problems if done.fit else []) + done.problems
+            lines.append(done.line())
+    if plain or not exports:
+        summary = import_paths(db, cfg, plain, progress=_bar, now=now)
+        changed |= summary.changed_dates
+        problems += summary.problems
+        lines.append(summary.line())
+    for label, reason in problems[:MAX_LISTED_PROBLEMS]:
         click.echo(f"failed: {label}: {reason}", err=True)
-    if len(summary.problems) > MAX_LISTED_PROBLEMS:
-        more = len(summary.problems) - MAX_LISTED_PROBLEMS
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        more = len(problems) - MAX_LISTED_PROBLEMS
         click.echo(
-            f"... and {more} more (select path, reason from fit_files where status = 'failed')",
+            f"... and {more} more (FIT files: select path, reason from fit_files where "
+            "status = 'failed')",
             err=True,
         )
-    alerts = evaluate_pending(db, cfg, now, mode="import", extra_dates=summary.changed_dates)
-    click.echo(f"{summary.line()}; alerts recorded: {len(alerts)} (import never pushes)")
+    alerts = evaluate_pending(db, cfg, now, mode="import", extra_dates=changed)
+    for line in lines[:-1]:
+        click.echo(line)
+    click.echo(f"{lines[-1]}; alerts recorded: {len(alerts)} (import never pushes)")
 
 
-def _progress_bar(files: list[Path]) -> Iterator[Path]:
-    """The files, with a bar on stderr while they are imported when stderr is a terminal."""
-    if not files or not sys.stderr.isatty():
-        yield from files
+def _split_exports(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
+    """The paths that are Strava or Garmin account exports, and the others. Only a zip or a
+    folder can be one, so plain FIT files cost no look inside."""
+    exports: list[Path] = []
+    plain: list[Path] = []
+    for path in paths:
+        maybe = path.is_dir() or path.name.lower().endswith(".zip")
+        if maybe:
+            from ..sources.exports import detect
+
+            if detect(path) is not None:
+                exports.append(path)
+                continue
+        plain.append(path)
+    return exports, plain
+
+
+def _bar(items: list[T]) -> Iterator[T]:
+    """The items, with a bar on stderr while they are imported when stderr is a terminal."""
+    if not items or not sys.stderr.isatty():
+        yield from items
         return
-    with click.progressbar(files, label="Importing", file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(items, label="Importing", file=sys.stderr, show_pos=True) as bar:
         yield from bar

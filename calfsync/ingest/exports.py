@@ -1,0 +1,318 @@
+"""Importing account exports: read with :mod:`calfsync.sources.exports`, save with the stores.
+
+- **Strava archive** (:func:`import_strava_archive`): every row of ``activities.csv`` is saved
+  as a Strava activity (``strava:<id>``, name and shoe) through
+  :func:`calfsync.store.activities.save_activities`, whose dedupe makes a run that is both in
+  the archive and in the FIT inbox one row (device measures from the FIT file, name and shoe
+  from Strava), whichever came first. A FIT file of the archive is also stored as the FIT
+  import stores it (its ``fit_files`` row, by content hash), so the same file dropped in the
+  inbox later is a duplicate. Rows are written 32 to a transaction, file by file, so memory
+  does not grow with the archive and an import killed half-way is finished by the next one.
+  Running it twice adds nothing: the same ids are saved with the same values.
+- **Garmin export** (:func:`import_garmin_export`): the FIT files go through
+  :func:`calfsync.ingest.fit.import_paths` as any zip does; then the summaries' names and the
+  gear records' shoes are given to the FIT activities starting within a minute of them.
+
+A shoe named by an export is the stored shoe of that name (case-insensitive), else a new one
+(``shoes.csv`` or the gear record gives its brand and model).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from ..config import Config
+from ..errors import CalfsyncError
+from ..model import parse_utc, utc_iso
+from ..sources.exports.archive import Archive, MemberMissing, MemberUnreadable
+from ..sources.exports.csv_dates import DateProblem, day_first
+from ..sources.exports.garmin import GarminSummary, read_garmin_export
+from ..sources.exports.strava import RowActivities, read_row
+from ..sources.exports.strava_csv import (
+    MONTH_FIRST_LANGUAGES,
+    ColumnMissing,
+    read_activities_csv,
+    read_shoes_csv,
+)
+from ..store.activities import mark_dirty, save_activities, set_gear, set_name
+from ..store.db import is_database_problem, write_tx
+from ..store.fit_files import FitFile, is_recorded, save_fit_file
+from ..store.gear import save_gear
+from .fit import ImportSummary, import_paths
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 32
+MATCH_WINDOW_S = 60  # a Garmin summary names the FIT activity starting within a minute of it
+T = TypeVar("T")
+Progress = Callable[[list[T]], Iterable[T]]
+
+
+@dataclass
+class ExportSummary:
+    """What importing one export did."""
+
+    kind: str  # "strava" | "garmin"
+    path: str
+    rows: int = 0
+    by_format: dict[str, int] = field(default_factory=dict)  # fit | gpx | tcx | csv
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    named: int = 0
+    shod: int = 0
+    shoes_created: int = 0
+    parents_skipped: int = 0
+    fit: ImportSummary | None = None
+    changed_dates: set[str] = field(default_factory=set)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """The closing line for the runner."""
+        if self.kind == "garmin":
+            fit = self.fit.line() if self.fit else "no FIT files"
+            return (
+                f"Garmin export {self.path}: {fit}; names given {self.named}, shoes given "
+                f"{self.shod} ({self.shoes_created} new shoes), multisport parents skipped "
+                f"{self.parents_skipped}"
+            )
+        formats = ", ".join(f"{n} {k.upper()}" for k, n in sorted(self.by_format.items()))
+        return (
+            f"Strava archive {self.path}: {self.rows} activities ({formats or 'none'}); "
+            f"new {self.inserted}, updated {self.updated}, unchanged {self.unchanged}; "
+            f"{self.shoes_created} new shoes; {len(self.problems)} problems "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+class _Shoes:
+    """Shoe names to gear ids: the stored shoe of that name, else a new one."""
+
+    def __init__(self, db: sqlite_utils.Database, details: dict[str, dict[str, Any]]) -> None:
+        self.db = db
+        self.details = details  # case-folded name -> {"brand", "model", ...}
+        self.known: dict[str, str] = {}
+        self.created = 0
+
+    def gear_id(self, name: str, new_id: str) -> str:
+        key = name.strip().casefold()
+        if key in self.known:
+            return self.known[key]
+        found = self.db.execute(
+            "SELECT id FROM gear WHERE lower(trim(name)) = lower(?) ORDER BY rowid LIMIT 1",
+            [name.strip()],
+        ).fetchone()
+        if found:
+            self.known[key] = found[0]
+            return found[0]
+        extra = self.details.get(key, {})
+        row = {"id": new_id, "name": name.strip(), "source": "export"}
+        row.update({k: extra[k] for k in ("brand", "model", "retired") if extra.get(k)})
+        save_gear(self.db, row)
+        self.created += 1
+        self.known[key] = new_id
+        return new_id
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:40] or "shoe"
+
+
+# --------------------------------------------------------------------------- Strava archive
+
+
+def import_strava_archive(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    archive: Archive,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Import a Strava archive (see the module docstring). Raises :class:`CalfsyncError` when
+    ``activities.csv`` cannot be placed (a column no name finds, dates that contradict)."""
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    summary = ExportSummary("strava", archive.display)
+    try:
+        csv_file = read_activities_csv(archive.read("activities.csv"))
+        first = day_first(
+            (r.date for r in csv_file.rows if r.date is not None),
+            csv_file.language not in MONTH_FIRST_LANGUAGES,
+        )
+    except (ColumnMissing, DateProblem, MemberMissing, MemberUnreadable) as exc:
+        raise CalfsyncError(f"{archive.label('activities.csv')}: {exc}") from exc
+    shoes = _Shoes(db, _shoe_details(archive, summary))
+    tz = ZoneInfo(cfg.athlete.timezone or "UTC")
+    batch: list[RowActivities] = []
+    rows = csv_file.rows
+    for row in progress(rows) if progress else rows:
+        batch.append(read_row(archive, row, first, tz))
+        if len(batch) >= BATCH_ROWS:
+            _save_rows(db, batch, shoes, summary, now)
+            batch = []
+    _save_rows(db, batch, shoes, summary, now)
+    summary.shoes_created = shoes.created
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _shoe_details(archive: Archive, summary: ExportSummary) -> dict[str, dict[str, Any]]:
+    if not archive.has("shoes.csv"):
+        return {}
+    try:
+        return read_shoes_csv(archive.read("shoes.csv"))
+    except (MemberMissing, MemberUnreadable) as exc:
+        summary.problems.append((archive.label("shoes.csv"), str(exc)))
+        return {}
+
+
+def _save_rows(
+    db: sqlite_utils.Database,
+    batch: list[RowActivities],
+    shoes: _Shoes,
+    summary: ExportSummary,
+    now: datetime,
+) -> None:
+    """Write one batch of rows in one transaction."""
+    if not batch:
+        return
+    with write_tx(db):
+        for item in batch:
+            summary.rows += 1
+            if item.problem:
+                summary.problems.append((f"activities.csv line {item.line}", item.problem))
+            if item.strava is None:
+                continue
+            try:
+                with write_tx(db):  # a savepoint: one row that cannot be stored stops nothing
+                    _save_row(db, item, shoes, summary, now)
+            except Exception as exc:  # noqa: BLE001 - one bad row never stops the others
+                if is_database_problem(exc):
+                    raise
+                log.exception("storing line %s of activities.csv failed", item.line)
+                reason = f"could not store this activity ({exc.__class__.__name__}: {exc})"
+                summary.problems.append((f"activities.csv line {item.line}", reason))
+
+
+def _save_row(
+    db: sqlite_utils.Database,
+    item: RowActivities,
+    shoes: _Shoes,
+    summary: ExportSummary,
+    now: datetime,
+) -> None:
+    act = item.strava
+    assert act is not None
+    if item.fit is not None:
+        _save_fit(db, item, summary, now)
+    if item.gear_name:
+        gear_id = shoes.gear_id(item.gear_name, f"strava-export:{_slug(item.gear_name)}")
+        act.gear_id = gear_id
+        act.raw["gear_id"] = gear_id  # Strava's shoe for the run: wins over dates
+    result = save_activities(db, [act], now)
+    fmt = item.file_format or "csv"
+    summary.by_format[fmt] = summary.by_format.get(fmt, 0) + 1
+    summary.inserted += result.inserted
+    summary.updated += result.updated
+    summary.unchanged += int(not result.inserted and not result.updated)
+    summary.changed_dates |= result.changed_dates
+
+
+def _save_fit(
+    db: sqlite_utils.Database, item: RowActivities, summary: ExportSummary, now: datetime
+) -> None:
+    """Store the FIT file of a row as the FIT import does (once per content)."""
+    fit = item.fit
+    assert fit is not None
+    result = fit.result
+    if is_recorded(db, fit.sha256):
+        if result.activities:  # known content: the CSV's sport may still correct it
+            summary.changed_dates |= save_activities(db, result.activities, now).changed_dates
+        return
+    file = FitFile(
+        fit.sha256,
+        fit.label,
+        fit.size_bytes,
+        result.status,
+        result.reason,
+        result.activities,
+        result.salvaged,
+    )
+    saved = save_fit_file(db, file, now)
+    if saved is not None:
+        summary.changed_dates |= saved.changed_dates
+
+
+# --------------------------------------------------------------------------- Garmin export
+
+
+def import_garmin_export(
+    db: sqlite_utils.Database,
+    cfg: Config,
+    path: Path,
+    archive: Archive,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ExportSummary:
+    """Import a Garmin export: its FIT files as any zip, then names and shoes from its
+    summaries and gear records (see the module docstring)."""
+    started = time.monotonic()
+    summary = ExportSummary("garmin", archive.display)
+    summary.fit = import_paths(db, cfg, [path], progress=progress, now=now)
+    summary.changed_dates |= summary.fit.changed_dates
+    export = read_garmin_export(archive)
+    summary.problems += export.problems
+    summary.parents_skipped = export.parents_skipped
+    shoes = _Shoes(db, {g["name"].casefold(): g for g in export.gear.values()})
+    with write_tx(db):
+        for item in export.summaries:
+            _label_fit_activity(db, item, export.gear, shoes, summary)
+        mark_dirty(db, summary.changed_dates)
+    summary.shoes_created = shoes.created
+    summary.rows = len(export.summaries)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _label_fit_activity(
+    db: sqlite_utils.Database,
+    item: GarminSummary,
+    gear: dict[str, dict[str, Any]],
+    shoes: _Shoes,
+    summary: ExportSummary,
+) -> None:
+    """Give the stored activity starting within a minute of ``item`` its name and shoe, when
+    it has none (a name or shoe the runner or Strava gave stays)."""
+    window = timedelta(seconds=MATCH_WINDOW_S)
+    rows = list(
+        db.query(
+            "SELECT id, name, gear_id, gear_source, local_date, start_time FROM activities "
+            "WHERE deleted = 0 AND start_time BETWEEN ? AND ?",
+            [utc_iso(item.begin - window), utc_iso(item.begin + window)],
+        )
+    )
+    if not rows:
+        return
+    row = min(rows, key=lambda r: abs(parse_utc(r["start_time"]) - item.begin))
+    if item.name and not row["name"]:
+        set_name(db, row["id"], item.name)
+        summary.named += 1
+    shoe = gear.get(item.gear_pk) if item.gear_pk else None
+    if shoe and (row["gear_id"] is None or row["gear_source"] == "date"):
+        gear_id = shoes.gear_id(shoe["name"], f"garmin:{item.gear_pk}")
+        set_gear(db, row["id"], gear_id, None)
+        summary.shod += 1
+        summary.changed_dates.add(row["local_date"])
