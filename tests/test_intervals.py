@@ -19,6 +19,8 @@ from fakes.intervals import API_KEY, ATHLETE_ID, FakeIntervals
 from calfsync import sync
 from calfsync.cli import main
 from calfsync.config import Config, validate
+from calfsync.daemon import Daemon
+from calfsync.ingest import intervals as ingest
 from calfsync.sources.intervals import client as icu_client
 from calfsync.sources.intervals.state import Key, summary
 from calfsync.store.db import open_db
@@ -182,6 +184,36 @@ def test_strava_sourced_stubs_are_skipped_and_counted_in_status(
     assert report["intervals"]["strava_skipped"] == 2
     assert "2 Strava-sourced skipped" in text
     assert API_KEY not in text
+
+
+def test_a_long_history_is_listed_page_by_page_over_polls(
+    icu, icu_cfg, icu_db, monkeypatch
+) -> None:
+    monkeypatch.setattr(ingest, "PAGE", 3)  # 3 activities a listing request ...
+    monkeypatch.setattr(ingest, "MAX_DOWNLOADS", 4)  # ... 4 downloads a poll
+    for day in range(1, 11):
+        icu.add_run(at(2026, 2, day, 6), name=f"Run {day}")
+
+    reports = [poll(icu_db, icu_cfg, NOW + timedelta(minutes=30 * i)) for i in range(4)]
+
+    assert all(r.errors == {} for r in reports)
+    assert [r.reports["intervals"].imported for r in reports] == [4, 4, 2, 0]
+    assert "goes on next poll" in reports[0].reports["intervals"].message
+    assert [r["name"] for r in runs(icu_db)] == [f"Run {d}" for d in range(1, 11)]
+    assert len(icu.downloads()) == 10  # each file once
+    assert get_state(icu_db, Key.BACKFILL) is None
+    assert get_state(icu_db, Key.NEWEST) == "2026-02-10T07:00:00"
+    last = [r for r in icu.requests if r.path.endswith("/activities")][-1]
+    assert last.query["oldest"] == "2026-02-03"  # done: only the last 7 days again
+
+
+def test_the_daemon_polls_every_poll_minutes_when_configured(tmp_path, icu) -> None:
+    cfg = make_config(tmp_path, icu, poll_minutes=15)
+    daemon = Daemon(cfg, reload=lambda: cfg)
+    assert daemon._triggers(cfg)["intervals"].interval == timedelta(minutes=15)
+    off = make_config(tmp_path, icu, enabled=False)
+    assert "intervals" not in daemon._triggers(off)
+    assert "intervals" not in daemon._triggers(make_config(tmp_path, icu, api_key=""))
 
 
 # --------------------------------------------------------------------------- failures

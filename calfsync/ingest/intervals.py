@@ -228,17 +228,22 @@ def _poll(
     newest = get_state(db, Key.NEWEST)
     oldest = (datetime.fromisoformat(newest) - RELIST).date().isoformat() if newest else EPOCH
     try:
-        page = _page(client, report, oldest, None)
-        _handle(db, cfg, client, page, now, report, budget)
+        starts = [newest] if newest else []
+        page, before = _page(client, report, oldest, None), None
+        while True:  # the recent window, down to `oldest` (one page but after a long break)
+            _handle(db, cfg, client, page, now, report, budget)
+            starts += [e.start_local for e in page]
+            if len(page) < PAGE or newest is None:
+                break
+            before = min(e.start_local for e in page)
+            page = _page(client, report, oldest, _just_before(before))
         with write_tx(db):
-            if len(page) >= PAGE and not get_state(db, Key.BACKFILL):
+            if newest is None and len(page) >= PAGE:  # the first listing: older pages follow
                 set_state(db, Key.BACKFILL, min(e.start_local for e in page))
-            starts = [e.start_local for e in page] + ([newest] if newest else [])
             if starts:
                 set_state(db, Key.NEWEST, max(starts, key=_sortable))
         while (before := get_state(db, Key.BACKFILL)) and budget[0] > 0:
-            newest_param = (_sortable(before) - timedelta(seconds=1)).isoformat()
-            page = _page(client, report, EPOCH, newest_param)
+            page = _page(client, report, EPOCH, _just_before(before))
             _handle(db, cfg, client, page, now, report, budget)
             more = len(page) >= PAGE
             set_state(db, Key.BACKFILL, min(e.start_local for e in page) if more else None)
@@ -249,6 +254,11 @@ def _poll(
 
 def _sortable(start_local: str) -> datetime:
     return datetime.fromisoformat(start_local.rstrip("Z")).replace(tzinfo=None)
+
+
+def _just_before(start_local: str) -> str:
+    """The ``newest`` bound (inclusive) that lists what started before ``start_local``."""
+    return (_sortable(start_local) - timedelta(seconds=1)).isoformat()
 
 
 def _page(
