@@ -17,7 +17,6 @@ their pushes in another.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import sqlite3
@@ -25,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
@@ -41,9 +39,11 @@ from .notify import outbox, replies
 from .notify.digest import DigestReport
 from .notify.outbox import DeliveryReport
 from .outputs import mqtt as mqtt_output
+from .outputs import report as report_page
 from .rules import engine
 from .rules.history import day_of
 from .secrets import redact
+from .step_reports import describe, is_idle
 from .store import alerts as alert_store
 from .store.activities import take_dirty
 from .store.db import (
@@ -171,36 +171,6 @@ class CycleReport:
         done = [describe(r) for r in self.reports.values() if not is_idle(r)]
         failed = [f"{step}: {msg}" for step, msg in self.errors.items()]
         return "; ".join(done + failed) or "nothing to do"
-
-
-def describe(report: StepReport) -> str:
-    """What a step did, in a few words."""
-    if isinstance(report, DeliveryReport):
-        counts = dataclasses.asdict(report)
-        return "pushes: " + (
-            ", ".join(f"{k} {v}" for k, v in counts.items() if _is_count(v) and v) or "done"
-        )
-    return report.line()
-
-
-# Counts that say what is waiting, not what a step did: a backlog alone (pushes waiting for a
-# retry) is the same on every flush and would log a line at INFO every minute.
-GAUGES = frozenset({"pending"})
-
-
-def is_idle(report: StepReport) -> bool:
-    """True for a report whose counts are all zero and lists empty (logged at debug only);
-    :data:`GAUGES` do not count."""
-    if getattr(report, "state", "ok") != "ok":
-        return False
-    values = [getattr(report, f.name) for f in dataclasses.fields(report) if f.name not in GAUGES]
-    counts = [v for v in values if _is_count(v)]
-    lists = [v for v in values if isinstance(v, list | dict | set)]
-    return not any(counts) and not any(lists)
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------- the steps
@@ -354,6 +324,7 @@ REGISTRY: dict[str, Step] = {
         Step("nightly", nightly),
         Step("replies", read_replies, _replies_wanted),
         Step("mqtt", mqtt_output.publish, mqtt_output.wanted),
+        Step("report", report_page.update, report_page.wanted),
     )
 }
 STEPS: tuple[str, ...] = tuple(REGISTRY)  # every step that records cycle.<step>.* (status)
@@ -390,8 +361,8 @@ JOBS: dict[str, Plan] = {
     ),
     "nightly": (("nightly", _always),),
 }
-CYCLE += (("mqtt", _always),)  # outputs: Home Assistant's sensors (after a change, and nightly)
-JOBS = {job: (*plan, ("mqtt", mqtt_output.due)) for job, plan in JOBS.items()}
+CYCLE += (("mqtt", _always), ("report", report_page.due))  # outputs: HA sensors, report page
+JOBS = {j: (*p, ("mqtt", mqtt_output.due), ("report", report_page.due)) for j, p in JOBS.items()}
 
 
 def run_steps(db: sqlite_utils.Database, cfg: Config, now: datetime, plan: Plan) -> CycleReport:

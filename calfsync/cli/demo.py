@@ -1,6 +1,6 @@
 """``calfsync demo``: write the demo history of :mod:`calfsync.demo`, run one real sync cycle over
 it and show the weekly load, the suspect activity kept out, the alerts with their delivery class,
-the weekly digest and how to query the file."""
+the weekly digest and how to query the file; then write the report page and say where."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlite_utils
 from ..config import Config
 from ..demo import DEMO_WEEKS, add_shoes, all_alerts, clear, demo_config, weekly_load, write_history
 from ..notify.digest import preview
+from ..outputs.report import PAGE_NAME, write_report
 from ..status import suspect_activities
 from ..store.db import open_db
 from ..sync import run_cycle
@@ -50,6 +51,10 @@ def demo_cmd(directory: Path) -> None:
     _show_alerts(db)
     _show_digest(db, cfg, now)
     _how_to_query(len(runs), cfg.db_path)
+    (directory / "report").mkdir(exist_ok=True)
+    page = write_report(db, cfg, now, directory / "report" / PAGE_NAME)
+    click.echo(f"\nReport page (charts of the same history): {page}")
+    click.echo(f"  open {page.as_uri()} in a browser")
     if report.errors:
         raise SystemExit(1)
 

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -33,6 +34,9 @@ from .report_charts import (
 from .report_data import ReportData, read_report
 from .report_style import CSS
 from .svg import esc
+
+if TYPE_CHECKING:
+    from ..sync import CycleReport
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 PAGE_NAME = "index.html"
@@ -81,6 +85,29 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def wanted(cfg: Config) -> bool:
+    """Whether the sync cycle writes the page at all: only with ``[report] path`` set."""
+    return bool(cfg.report.path)
+
+
+# Steps whose report says nothing about what the page shows: the digest only queues a push,
+# and a flush retrying a push repeats every minute while a channel is down.
+NOT_SHOWN = frozenset({"digest", "deliver", "report"})
+
+
+def due(cycle: CycleReport) -> bool:
+    """Whether the steps of a plan so far changed what the page shows, decided from their
+    reports alone (no query): a step that stored something (the sync runner's own idle test,
+    on the steps that store), a push sent or given up (its state is on the page), or the
+    nightly run (the weeks move on, and a page never written yet appears within a day)."""
+    storing = type(cycle)()
+    for name, step_report in cycle.reports.items():
+        if name not in NOT_SHOWN:
+            storing.add(name, step_report)
+    pushed = cycle.delivery is not None and bool(cycle.delivery.sent or cycle.delivery.dead)
+    return "nightly" in cycle.reports or not storing.idle or pushed
 
 
 def update(db: sqlite_utils.Database, cfg: Config, now: datetime) -> ReportWritten:
