@@ -14,7 +14,8 @@
 4. an activity whose listing changed (renamed, another shoe) gets its name and shoe again, with
    no download; one refused or unreadable before is downloaded again;
 5. goes on with an unfinished first listing, a page of :data:`PAGE` at a time, at most
-   :data:`MAX_DOWNLOADS` downloads a poll (a longer backfill continues next poll).
+   :data:`MAX_DOWNLOADS` downloads and :data:`MAX_POLL_S` seconds a poll (a longer backfill
+   continues next poll).
 
 Strava-sourced activities are listed as stubs the API will not serve: they are counted, never
 downloaded. Each activity is written in its own transaction with its ``intervals.seen.<id>``
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,7 +66,9 @@ Notify = Callable[[sqlite_utils.Database, Config, datetime, str, str, str], int]
 RELIST = timedelta(days=7)
 EPOCH = "1970-01-01"
 PAGE = 200  # activities a listing request asks for
-MAX_DOWNLOADS = 250  # files a poll downloads at most (about 30 s at 10 requests a second)
+MAX_DOWNLOADS = 250  # files a poll downloads at most (25 s of requests at 10 a second) ...
+MAX_POLL_S = 120.0  # ... and none once a poll has run this long: reading a FIT file takes
+# about a second of CPU here (bench/intervals.py), and the daemon's other jobs wait meanwhile
 
 
 @dataclass
@@ -104,6 +108,17 @@ class IntervalsReport:
 
 class _Budget(Exception):
     """This poll's downloads are spent: the page in hand is finished next poll."""
+
+
+@dataclass
+class _Allowance:
+    """What a poll may still do: downloads, and time (a monotonic deadline)."""
+
+    downloads: int
+    until: float
+
+    def left(self) -> bool:
+        return self.downloads > 0 and time.monotonic() < self.until
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -224,7 +239,7 @@ def _poll(
     report: IntervalsReport,
 ) -> bool:
     """The listings of one poll; True when the first listing is not finished."""
-    budget = [MAX_DOWNLOADS]
+    budget = _Allowance(MAX_DOWNLOADS, time.monotonic() + MAX_POLL_S)
     newest = get_state(db, Key.NEWEST)
     oldest = (datetime.fromisoformat(newest) - RELIST).date().isoformat() if newest else EPOCH
     try:
@@ -242,14 +257,14 @@ def _poll(
                 set_state(db, Key.BACKFILL, min(e.start_local for e in page))
             if starts:
                 set_state(db, Key.NEWEST, max(starts, key=_sortable))
-        while (before := get_state(db, Key.BACKFILL)) and budget[0] > 0:
+        while (before := get_state(db, Key.BACKFILL)) and budget.left():
             page = _page(client, report, EPOCH, _just_before(before))
             _handle(db, cfg, client, page, now, report, budget)
             more = len(page) >= PAGE
             set_state(db, Key.BACKFILL, min(e.start_local for e in page) if more else None)
     except _Budget:
         pass
-    return bool(get_state(db, Key.BACKFILL)) or budget[0] <= 0
+    return bool(get_state(db, Key.BACKFILL)) or not budget.left()
 
 
 def _sortable(start_local: str) -> datetime:
@@ -277,7 +292,7 @@ def _handle(
     page: list[Entry],
     now: datetime,
     report: IntervalsReport,
-    budget: list[int],
+    budget: _Allowance,
 ) -> None:
     """Handle a page's activities, each in its own transaction."""
     for entry in page:
@@ -295,9 +310,9 @@ def _handle(
                 _remember(db, entry, "imported", seen.get("ids") or [], None)
             report.updated += 1
             continue
-        if budget[0] <= 0:
+        if not budget.left():
             raise _Budget
-        budget[0] -= 1
+        budget.downloads -= 1
         _download(db, cfg, client, entry, now, report)
 
 
