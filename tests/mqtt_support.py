@@ -1,0 +1,154 @@
+"""A real MQTT broker for the tests (Debian's mosquitto on a free loopback port) and a paho
+subscriber that records everything it receives."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+needs_mosquitto = pytest.mark.skipif(
+    not os.access(MOSQUITTO, os.X_OK), reason="mosquitto not installed (.ci/run installs it)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:``port`` with a config written into ``folder``; anonymous
+    clients allowed unless ``users`` (name -> password) are given."""
+
+    def __init__(self, folder: Path, port: int | None = None, users: dict[str, str] | None = None):
+        self.folder = folder
+        self.port = port or free_port()
+        self.users = users or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Broker:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false"]
+        if os.geteuid() == 0:  # else mosquitto drops to its own user, who cannot read tmp_path
+            lines.append("user root")
+        if self.users:
+            passwords = self.folder / "passwords"
+            passwords.write_text("")
+            for name, password in self.users.items():
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), name, password],
+                    check=True,
+                    capture_output=True,
+                )
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
+        conf = self.folder / "mosquitto.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        log = open(self.folder / "mosquitto.log", "ab")  # noqa: SIM115 - the broker's
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        "mosquitto did not start: " + (self.folder / "mosquitto.log").read_text()
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: str
+    retain: bool
+    n: int  # arrival order
+
+
+class Subscriber:
+    """A paho client subscribed to ``#``: every message, in order of arrival."""
+
+    def __init__(self, port: int, username: str | None = None, password: str | None = None):
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t{time.time()}")
+        if username:
+            self.client.username_pw_set(username, password)
+        self.client.on_connect = lambda c, *_: c.subscribe("#", qos=1)
+        self.client.on_subscribe = lambda *_: self._subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self._subscribed.wait(5), "the test subscriber could not subscribe"
+
+    def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
+        with self._lock:
+            self.messages.append(
+                Message(msg.topic, msg.payload.decode(), bool(msg.retain), len(self.messages))
+            )
+
+    def since(self, n: int = 0) -> list[Message]:
+        with self._lock:
+            return self.messages[n:]
+
+    def mark(self) -> int:
+        """A point in the stream: :meth:`since` and :meth:`wait` look after it."""
+        with self._lock:
+            return len(self.messages)
+
+    def wait(self, topic: str, after: int = 0, timeout: float = 10.0, what: Any = None) -> Message:
+        """The first message on ``topic`` after ``after`` (whose payload satisfies ``what``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for m in self.since(after):
+                if m.topic == topic and (what is None or what(m.payload)):
+                    return m
+            if time.monotonic() > deadline:
+                seen = [(m.topic, m.payload[:80]) for m in self.since(after)]
+                raise AssertionError(f"no message on {topic} within {timeout} s; got {seen}")
+            time.sleep(0.05)
+
+    def publish(self, topic: str, payload: str, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def retained(port: int, prefix: str = "", settle_s: float = 0.3, **auth: Any) -> dict[str, str]:
+    """What a client connecting now gets as retained messages (topic -> payload)."""
+    sub = Subscriber(port, **auth)
+    time.sleep(settle_s)
+    sub.close()
+    return {m.topic: m.payload for m in sub.since() if m.retain and m.topic.startswith(prefix)}
+
+
+def configs(messages: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The discovery configs among ``messages``, by object id (empty ones left out)."""
+    return {
+        topic.split("/")[-2]: json.loads(payload)
+        for topic, payload in messages.items()
+        if topic.endswith("/config") and payload
+    }
