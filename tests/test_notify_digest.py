@@ -113,7 +113,7 @@ def ntfy() -> Iterator[FakeNtfy]:
 
 def config(ntfy: FakeNtfy, **notify: Any) -> Config:
     channel = {"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}
-    return make_config([channel], **notify)
+    return make_config([channel], **{"ask_shoe": False, **notify})  # no shoe question here
 
 
 def add_run(db: Any, day: date, km: float, climb: float | None, **kw: Any) -> None:

@@ -57,10 +57,10 @@ def test_channel_secret_from_credentials_directory_is_used_and_hidden(
         cfg = make_config([{"type": "telegram", "name": "tg", "chat_id": "42", "url": tg.url}])
         alert_and_enqueue(db, cfg, "S1", "S1:r1")
         assert outbox.deliver_due(db, cfg, NOW).sent == 1
-        assert tg.requests[0].path == f"/bot{TOKEN}/sendMessage"
+        assert tg.requests[0].path == f"/bot{TOKEN}/sendPhoto"  # with the chart
     assert "HTTP Request" in caplog.text  # httpx logged the request ...
     assert TOKEN not in caplog.text  # ... with the token hidden
-    assert "/bot***/sendMessage" in caplog.text
+    assert "/bot***/sendPhoto" in caplog.text
 
 
 def test_failures_never_show_the_token(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

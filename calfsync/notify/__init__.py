@@ -35,6 +35,26 @@ CHANNEL_MODULES: dict[str, str] = {
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file a push carries where the channel takes one (the weekly chart, a PNG)."""
+
+    filename: str
+    data: bytes
+    content_type: str = "image/png"
+
+
+@dataclass(frozen=True)
+class ShoeQuestion:
+    """ "Which shoes on this run?": the run (``about`` names it: "10.0 km run of Wed 10 Jun")
+    and up to three active shoes as (id, name), most recently used first. ntfy turns them into
+    buttons (:mod:`calfsync.notify.shoe_question`)."""
+
+    activity_id: str
+    about: str
+    shoes: tuple[tuple[str, str], ...]
+
+
 @dataclass
 class Message:
     """One push as every channel sees it.
@@ -54,6 +74,8 @@ class Message:
     created_at: datetime | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
     reply_topic: str | None = None
+    attachment: Attachment | None = None  # the chart ([notify] charts), image channels only
+    shoe_question: ShoeQuestion | None = None  # asked with buttons on ntfy ([notify] ask_shoe)
 
 
 class ChannelError(Exception):

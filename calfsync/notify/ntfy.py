@@ -15,11 +15,26 @@ Each push carries a **sequence id** derived from its dedupe key (the same on eve
 as the ``sequence_id`` JSON field and the ``X-Sequence-ID`` header. ntfy 2.16 and later treat
 messages with the same sequence id as one notification, updated in place: a resend after a
 timeout replaces the copy the server already had instead of adding one. Older servers ignore it.
+
+With a chart (``[notify] charts``), the push is a ``PUT /<topic>`` whose body is the PNG, with
+the title, message, tags, priority, click URL, actions and sequence id as headers (``Filename``,
+``X-Message`` …; text that is not plain ASCII is sent RFC 2047-encoded, which ntfy decodes). A
+server that refuses attachments (413, or 400 "attachments not allowed": a self-hosted ntfy
+without ``attachment-cache-dir``) stored nothing, so the same push goes out at once as JSON,
+without the image: one push either way. Such a server is not offered images again for a day.
+
+A push that asks which shoes a run was in (:class:`calfsync.notify.ShoeQuestion`, with
+``reply_topic`` set) carries one button per shoe instead of sore / fine (ntfy shows at most
+three); each publishes ``shoe <activity id> <shoe id>`` to the reply topic.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import Message, PermanentError, request
@@ -27,9 +42,15 @@ from . import Message, PermanentError, request
 if TYPE_CHECKING:
     import httpx
 
+log = logging.getLogger(__name__)
+
 DEFAULT_URL = "https://ntfy.sh"
 REPLY_SORE = "sore"
 REPLY_FINE = "fine"
+REPLY_SHOE = "shoe"  # "shoe <activity id> <shoe id>", see calfsync.notify.replies
+MAX_ACTIONS = 3  # ntfy refuses more
+REFUSED_FOR_S = 24 * 3600.0  # a server that refused an attachment is not offered one again
+_refused_at: dict[str, float] = {}  # server URL -> when it refused an attachment
 
 
 def auth_headers(channel: dict[str, Any]) -> dict[str, str]:
@@ -78,10 +99,17 @@ def payload(channel: dict[str, Any], message: Message) -> dict[str, Any]:
     if message.reply_topic:
         url = f"{base_url(channel)}/{message.reply_topic}"
         headers = reply_headers(channel)
-        body["actions"] = [
-            _action("Calf sore", url, REPLY_SORE, headers),
-            _action("Calf fine", url, REPLY_FINE, headers),
-        ]
+        question = message.shoe_question
+        if question is not None and question.shoes:
+            body["actions"] = [
+                _action(name[:40], url, f"{REPLY_SHOE} {question.activity_id} {gear_id}", headers)
+                for gear_id, name in question.shoes[:MAX_ACTIONS]
+            ]
+        else:
+            body["actions"] = [
+                _action("Calf sore", url, REPLY_SORE, headers),
+                _action("Calf fine", url, REPLY_FINE, headers),
+            ]
     return body
 
 
@@ -107,8 +135,67 @@ def send(client: httpx.Client, channel: dict[str, Any], message: Message) -> str
     headers = auth_headers(channel)
     if "sequence_id" in body:
         headers["X-Sequence-ID"] = body["sequence_id"]
+    if message.attachment is not None and not _refuses_attachments(channel):
+        try:
+            return _message_id(_put_with_file(client, channel, message, body, dict(headers)))
+        except PermanentError as exc:
+            if not _is_attachment_refusal(exc):
+                raise
+            # Refused before storing anything: the text alone is still this one push.
+            _refused_at[base_url(channel)] = time.monotonic()
+            log.info("ntfy refused the chart (%s); sending the text without it", exc)
     response = request(client, "ntfy", "POST", base_url(channel) + "/", json=body, headers=headers)
+    return _message_id(response)
+
+
+def _message_id(response: httpx.Response) -> str | None:
     try:
         return str(response.json().get("id") or "") or None
     except ValueError:
         return None
+
+
+def _put_with_file(
+    client: httpx.Client,
+    channel: dict[str, Any],
+    message: Message,
+    body: dict[str, Any],
+    headers: dict[str, str],
+) -> httpx.Response:
+    """ntfy's "attach local file": the file is the body, everything else a header."""
+    assert message.attachment is not None
+    headers.update(
+        {
+            "Filename": message.attachment.filename,
+            "Content-Type": message.attachment.content_type,
+            "X-Title": header_text(body["title"]),
+            "X-Message": header_text(body["message"]),
+            "X-Priority": str(body["priority"]),
+        }
+    )
+    if body.get("tags"):
+        headers["X-Tags"] = header_text(",".join(body["tags"]))
+    if body.get("click"):
+        headers["X-Click"] = body["click"]
+    if body.get("actions"):
+        headers["X-Actions"] = json.dumps(body["actions"], ensure_ascii=True)
+    url = f"{base_url(channel)}/{channel['topic']}"
+    return request(client, "ntfy", "PUT", url, content=message.attachment.data, headers=headers)
+
+
+def header_text(text: str) -> str:
+    """``text`` as an HTTP header value ntfy reads back exactly: as is when it is one line of
+    printable ASCII, else RFC 2047 (``=?UTF-8?B?…?=``, newlines kept), which ntfy decodes."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "=?UTF-8?B?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def _refuses_attachments(channel: dict[str, Any]) -> bool:
+    refused = _refused_at.get(base_url(channel))
+    return refused is not None and time.monotonic() - refused < REFUSED_FOR_S
+
+
+def _is_attachment_refusal(exc: PermanentError) -> bool:
+    """413 (too large) or 400 "attachments not allowed" / "attachment too large"."""
+    return exc.status == 413 or (exc.status == 400 and "attachment" in str(exc).lower())

@@ -40,7 +40,7 @@ from ..model import parse_utc, utc_iso
 from ..secrets import install_log_redaction, redact, resolve_secret
 from ..store import alerts as alert_store
 from ..store.db import write_tx
-from . import ChannelError, PermanentError, ambiguity, policy, reclaim, sender_for
+from . import ChannelError, PermanentError, ambiguity, attachments, policy, reclaim, sender_for
 
 # The reads moved to outbox_report; callers keep importing them from the outbox.
 from .outbox_report import DeliveryReport as DeliveryReport
@@ -194,6 +194,7 @@ def deliver_due(
                     created_at=now,
                     reply_topic=_reply_topic(cfg, chan),
                 )
+                attachments.dress(db, cfg, chan, claimed, message, now)  # chart, shoe question
                 provider_id = sender_for(chan["type"])(client, resolved[chan_name], message)
             except ChannelError as exc:
                 _mark_failed(db, cfg, claimed, worker, now, exc, report, chan_name)

@@ -2,7 +2,9 @@
 
 Config: ``token`` (application API token), ``user`` (user or group key), optional ``device``
 and ``url`` (default ``https://api.pushover.net``). Priority -2…2: calfsync's levels map to
--1 / -1 / 0 / 1 / 1 (never 2, which needs acknowledgement).
+-1 / -1 / 0 / 1 / 1 (never 2, which needs acknowledgement). A chart (``[notify] charts``) goes
+as the ``attachment`` part of a ``multipart/form-data`` request (Pushover takes images up to
+5 MB; the chart is under 50 KB).
 """
 
 from __future__ import annotations
@@ -35,7 +37,13 @@ def send(client: httpx.Client, channel: dict[str, Any], message: Message) -> str
         form["url"] = message.click_url
         form["url_title"] = "Open the run"
     base = str(channel.get("url") or DEFAULT_URL).rstrip("/")
-    response = request(client, "pushover", "POST", base + "/1/messages.json", data=form)
+    files = None
+    if message.attachment is not None:
+        file = message.attachment
+        files = {"attachment": (file.filename, file.data, file.content_type)}
+    response = request(
+        client, "pushover", "POST", base + "/1/messages.json", data=form, files=files
+    )
     try:
         reply = response.json()
     except ValueError:

@@ -10,6 +10,12 @@ answer is recorded twice or lost.
 
 Someone may also type an answer in the ntfy app: ``sore``, ``fine``, ``sore 6``, or a bare
 level ``0``–``10``. Anything else on the topic is skipped.
+
+The shoe question's buttons (:mod:`calfsync.notify.shoe_question`) publish
+``shoe <activity id> <shoe id>`` to the same topic: the run is put in that shoe (as ``shoes
+assign`` does) and its date marked for evaluation, so the evaluate step after this one judges
+G1, G2 and SW1 again with it. An answer that no longer fits (an unknown run or shoe, a retired
+shoe, a run that has its shoe already, say from a second tap) is logged and skipped.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..secrets import redact
+from ..store.activities import mark_dirty
 from ..store.db import write_tx
+from ..store.gear import assign_run
 from ..store.soreness import add_report, has_note
 from ..store.state import get_state, set_state
 from . import ChannelError, request
-from .ntfy import REPLY_FINE, REPLY_SORE, auth_headers, base_url
+from .ntfy import REPLY_FINE, REPLY_SHOE, REPLY_SORE, auth_headers, base_url
 from .outbox import resolve_channel
 
 if TYPE_CHECKING:
@@ -38,6 +46,7 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "notify.reply_cursor"
 SORE_LEVEL = 5  # the "Calf sore" button: a middling level on the 0-10 scale
 _ANSWER = re.compile(r"^\s*(?:(sore|fine)\s*(\d{1,2})?|(\d{1,2}))\s*$", re.IGNORECASE)
+_SHOE = re.compile(rf"^\s*{REPLY_SHOE}\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 
 
 def parse_answer(text: str) -> int | None:
@@ -92,7 +101,8 @@ def fetch(channel: dict[str, Any], topic: str, since: str, timeout_s: float = 10
 
 
 def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
-    """Record new answers from the reply topic; returns how many soreness rows were written.
+    """Record new answers from the reply topic; returns how many were recorded (soreness
+    rows written and runs put in a shoe).
 
     Does nothing (0) without ``reply_topic`` or an ntfy channel. A failure to reach ntfy is
     logged and returns 0; the cursor stays, so the next poll reads the same answers.
@@ -111,9 +121,13 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
         log.warning("cannot read soreness answers from ntfy: %s", redact(str(exc)))
         return 0
     tz = cfg.timezone
-    written = 0
+    written = shod = 0
     with write_tx(db):
         for msg in messages:  # ntfy answers in publishing order
+            shoe = _SHOE.match(str(msg.get("message", "")))
+            if shoe:
+                shod += put_in_shoe(db, *shoe.groups())
+                continue
             level = parse_answer(str(msg.get("message", "")))
             note = f"ntfy:{msg.get('id')}"
             if level is None:
@@ -127,4 +141,33 @@ def poll(db: sqlite_utils.Database, cfg: Config, now: datetime) -> int:
             set_state(db, CURSOR_KEY, str(messages[-1]["id"]))
     if written:
         log.info("recorded %d soreness answer(s) from ntfy", written)
-    return written
+    if shod:
+        log.info("put %d run(s) in the shoe answered on the phone", shod)
+    return written + shod
+
+
+def put_in_shoe(db: sqlite_utils.Database, activity_id: str, gear_id: str) -> int:
+    """Put a run in the shoe a button answered and mark its date for evaluation; 1 when done,
+    0 (logged) for an answer that no longer fits. Call inside the write transaction."""
+    run = db.execute(
+        "SELECT local_date, gear_id FROM activities WHERE id = ? AND deleted = 0", [activity_id]
+    ).fetchone()
+    shoe = db.execute("SELECT retired FROM gear WHERE id = ?", [gear_id]).fetchone()
+    assigned = db.execute(
+        "SELECT 1 FROM gear_assignments WHERE activity_id = ?", [activity_id]
+    ).fetchone()
+    problem = None
+    if run is None:
+        problem = "no such run (deleted?)"
+    elif shoe is None:
+        problem = "no such shoe (`calfsync shoes` lists them)"
+    elif shoe[0]:
+        problem = "the shoe is retired"
+    elif run[1] is not None or assigned:
+        problem = "the run has its shoe already"
+    if problem:
+        log.warning("shoe answer '%s %s' skipped: %s", activity_id, gear_id, problem)
+        return 0
+    assign_run(db, activity_id, gear_id)
+    mark_dirty(db, {run[0]})
+    return 1

@@ -2,7 +2,8 @@
 
 Rule alerts are inserted here (:func:`record_alert`, one per new episode key, with its delivery
 class and its ``pushed`` state), notices about
-calfsync itself too (:func:`insert_notice`), and the notify outbox sets the ``pushed`` state
+calfsync itself too (:func:`insert_notice`), questions to the runner (:func:`insert_question`),
+and the notify outbox sets the ``pushed`` state
 through :func:`mark_history`, :func:`refresh_pushed` and :func:`mark_pending`. The ledger the
 rules' engine judges against is read from it (:func:`load_ledger`).
 """
@@ -108,6 +109,26 @@ def insert_notice(
            (rule, episode_key, local_date, activity_id, severity, title, body, "values", pushed)
            VALUES (?, ?, ?, NULL, 'warning', ?, ?, '{}', 'pending')""",
         [source, episode_key, local_date, title, body],
+    )
+    return int(cursor.lastrowid) if cursor.rowcount else 0
+
+
+def insert_question(
+    db: sqlite_utils.Database,
+    rule: str,
+    episode_key: str,
+    local_date: str,
+    activity_id: str,
+    title: str,
+    body: str,
+) -> int:
+    """Insert a question to the runner about one run (the shoe question: severity 'info', so
+    a quiet push; pending); return its id, or 0 when ``episode_key`` is already taken."""
+    cursor = db.execute(
+        """INSERT OR IGNORE INTO alerts
+           (rule, episode_key, local_date, activity_id, severity, title, body, "values", pushed)
+           VALUES (?, ?, ?, ?, 'info', ?, ?, '{}', 'pending')""",
+        [rule, episode_key, local_date, activity_id, title, body],
     )
     return int(cursor.lastrowid) if cursor.rowcount else 0
 

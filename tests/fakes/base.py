@@ -9,11 +9,13 @@ until ``release()`` (to kill a client after the service accepted a push).
 
 from __future__ import annotations
 
+import email.policy
 import json
 import socket
 import threading
 import time
 from collections import deque
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +37,26 @@ class Request:
 
     def form(self) -> dict[str, str]:
         return {k: v[-1] for k, v in parse_qs(self.body.decode()).items()}
+
+    def is_multipart(self) -> bool:
+        return (self.header("content-type") or "").startswith("multipart/form-data")
+
+    def multipart(self) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:
+        """A ``multipart/form-data`` body as (text fields, files as name -> (filename,
+        content type, bytes)), parsed by the standard library's MIME parser."""
+        head = f"Content-Type: {self.header('content-type')}\r\n\r\n".encode()
+        parsed = BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
+        fields: dict[str, str] = {}
+        files: dict[str, tuple[str, str, bytes]] = {}
+        for part in parsed.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            data = part.get_payload(decode=True) or b""
+            filename = part.get_filename()
+            if filename is None:
+                fields[str(name)] = data.decode()
+            else:
+                files[str(name)] = (filename, part.get_content_type(), data)
+        return fields, files
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -1,9 +1,14 @@
-"""A fake ntfy server: JSON publish at ``/``, plain publish at ``/<topic>``, polling at
-``/<topic>/json?poll=1&since=``; Bearer or Basic auth; ntfy's JSON error bodies."""
+"""A fake ntfy server: JSON publish at ``/``, plain publish at ``/<topic>`` (the message's
+fields as headers, as ntfy reads them: aliases, RFC 2047-encoded values, ``\\n`` in the
+message), attachments (a PUT body with ``Filename``, or one that is not UTF-8; refused with
+ntfy's 40014 when ``attachments=False``, as a server without ``attachment-cache-dir`` does, and
+413 past ``attachment_limit``), polling at ``/<topic>/json?poll=1&since=``; Bearer or Basic
+auth; ntfy's JSON error bodies."""
 
 from __future__ import annotations
 
 import base64
+import email.header
 import json
 import re
 import secrets
@@ -19,6 +24,7 @@ ERRORS = {
     401: (40101, "unauthorized"),
     403: (40301, "forbidden"),
     404: (40401, "page not found"),
+    413: (41301, "attachment too large, or bandwidth limit reached"),
     429: (42901, "limit reached: too many requests"),
     500: (50001, "internal server error"),
     502: (50201, "bad gateway"),
@@ -35,8 +41,13 @@ class FakeNtfy(FakeService):
         token: str | None = None,
         users: dict[str, str] | None = None,
         write_only: dict[str, str] | None = None,
+        attachments: bool = True,
+        attachment_limit: int = 15 * 1024 * 1024,
     ) -> None:
         super().__init__()
+        self.attachments = attachments  # False: a server without attachment-cache-dir
+        self.attachment_limit = attachment_limit
+        self.files: dict[str, bytes] = {}  # message id -> the attached file
         self.token = token
         self.users = users or {}
         # token -> the one topic it may publish to and nothing else (``ntfy access <user>
@@ -44,8 +55,11 @@ class FakeNtfy(FakeService):
         self.write_only = write_only or {}
         self.messages: list[dict[str, Any]] = []  # every stored message, in order
 
-    def error(self, status: int, detail: str | None = None) -> tuple[int, dict[str, str], bytes]:
-        code, text = ERRORS.get(status, (status * 100 + 1, "error"))
+    def error(
+        self, status: int, detail: str | None = None, code: int | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        known, text = ERRORS.get(status, (status * 100 + 1, "error"))
+        code = code or known
         body = {
             "code": code,
             "http": status,
@@ -128,11 +142,55 @@ class FakeNtfy(FakeService):
         return json_response(200, self._store(body["topic"], fields))
 
     def _publish_plain(self, topic: str, req: Request) -> tuple[int, dict[str, str], bytes]:
+        filename = _param(req, "x-filename", "filename", "file", "f")
+        is_file = bool(filename) or not _is_utf8(req.body) or len(req.body) > 4096
+        fields: dict[str, Any] = {}
+        for key, names in (
+            ("title", ("x-title", "title", "ti", "t")),
+            ("click", ("x-click", "click")),
+            ("sequence_id", ("x-sequence-id", "sequence-id", "sid")),
+        ):
+            value = _param(req, *names)
+            if value:
+                fields[key] = _decoded(value)
+        message = _param(req, "x-message", "message", "m").replace("\\n", "\n")
+        tags = _param(req, "x-tags", "tags", "tag", "ta")
+        if tags:
+            fields["tags"] = [_decoded(t.strip()) for t in tags.split(",") if t.strip()]
+        priority = _param(req, "x-priority", "priority", "prio", "p") or "3"
+        if priority not in PRIORITIES:
+            return self.error(400, "invalid request: priority invalid", code=40007)
+        fields["priority"] = PRIORITIES[priority]
+        actions = _param(req, "x-actions", "actions", "action")
+        if actions:
+            if not actions.startswith("["):
+                return self.error(400, "this fake reads only JSON actions")
+            fields["actions"] = json.loads(actions)
+            if len(fields["actions"]) > 3 or any(
+                a.get("action") not in ("view", "http", "broadcast") or not a.get("label")
+                for a in fields["actions"]
+            ):
+                return self.error(400, "invalid request: actions invalid", code=40018)
+        if is_file:
+            if not self.attachments:
+                return self.error(400, "invalid request: attachments not allowed", code=40014)
+            if len(req.body) > self.attachment_limit:
+                return self.error(413)
+            name = filename or "attachment"
+            fields["attachment"] = {
+                "name": name,
+                "type": "image/png" if req.body.startswith(b"\x89PNG") else "",
+                "size": len(req.body),
+            }
+            fields["message"] = _decoded(message) or f"You received a file: {name}"
+        else:
+            fields["message"] = _decoded(message) or req.body.decode() or "triggered"
         self.record(req)
-        fields: dict[str, Any] = {"message": req.body.decode() or "triggered"}
-        if req.header("title") or req.header("x-title"):
-            fields["title"] = req.header("title") or req.header("x-title")
-        return json_response(200, self._store(topic, fields))
+        stored = self._store(topic, fields)
+        if is_file:
+            self.files[stored["id"]] = req.body
+            stored["attachment"]["url"] = f"{self.url}/file/{stored['id']}.png"
+        return json_response(200, stored)
 
     def _poll(self, topic: str, req: Request) -> tuple[int, dict[str, str], bytes]:
         if req.query.get("poll") not in ("1", "true", "yes"):
@@ -161,3 +219,40 @@ class FakeNtfy(FakeService):
             content=action.get("body", ""),
             headers=action.get("headers") or {},
         )
+
+
+PRIORITIES = {
+    **{str(n): n for n in range(1, 6)},
+    "min": 1,
+    "low": 2,
+    "default": 3,
+    "high": 4,
+    "max": 5,
+    "urgent": 5,
+}
+
+
+def _param(req: Request, *names: str) -> str:
+    """The first of ``names`` given as a header, else as a query parameter (ntfy's readParam)."""
+    for name in names:
+        if req.header(name):
+            return str(req.header(name)).strip()
+    for name in names:
+        if req.query.get(name):
+            return str(req.query[name]).strip()
+    return ""
+
+
+def _decoded(value: str) -> str:
+    """A header value as ntfy reads it: RFC 2047 encoded words (``=?UTF-8?B?…?=``) decoded."""
+    if "=?" not in value:
+        return value
+    return str(email.header.make_header(email.header.decode_header(value)))
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,5 +1,6 @@
-"""A fake Pushover API: ``POST /1/messages.json`` (form or JSON) with ``token`` and ``user``;
-Pushover answers bad credentials with 400 and ``{"status": 0, "errors": [...]}``."""
+"""A fake Pushover API: ``POST /1/messages.json`` (form, JSON, or multipart with an image in
+its ``attachment`` part, at most 5 MB) with ``token`` and ``user``; Pushover answers bad
+credentials with 400 and ``{"status": 0, "errors": [...]}``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import uuid
 from typing import Any
 
 from .base import FakeService, Request, json_response
+
+MAX_ATTACHMENT = 5 * 1024 * 1024
 
 
 class FakePushover(FakeService):
@@ -31,10 +34,15 @@ class FakePushover(FakeService):
     def handle(self, req: Request) -> tuple[int, dict[str, str], bytes]:
         if req.path != "/1/messages.json" or req.method != "POST":
             return self.error(404, ["not found"])
+        files: dict[str, tuple[str, str, bytes]] = {}
         if (req.header("content-type") or "").startswith("application/json"):
-            form = {k: str(v) for k, v in json.loads(req.body).items()}
+            form: dict[str, Any] = {k: str(v) for k, v in json.loads(req.body).items()}
+        elif req.is_multipart():
+            form, files = req.multipart()
         else:
             form = req.form()
+        if "attachment" in files and len(files["attachment"][2]) > MAX_ATTACHMENT:
+            return self.error(400, ["attachment size cannot exceed 5242880 bytes"])
         if form.get("token") != self.app_token:
             return self.error(400, ["application token is invalid"], token="invalid")
         if form.get("user") != self.user_key:
@@ -51,5 +59,7 @@ class FakePushover(FakeService):
         if form.get("priority") not in (None, "-2", "-1", "0", "1", "2"):
             return self.error(400, ["priority is invalid"], priority="invalid")
         self.record(req)
+        if "attachment" in files:
+            form = {**form, "attachment": files["attachment"]}  # (filename, type, bytes)
         self.messages.append(form)
         return json_response(200, {"status": 1, "request": str(uuid.uuid4())})

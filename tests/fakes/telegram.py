@@ -1,6 +1,7 @@
-"""A fake Telegram Bot API: ``POST /bot<token>/sendMessage``; ``{"ok": false, "error_code",
-"description"}`` errors (401 unknown token, 404 malformed path, 400 chat not found, 429 with
-``parameters.retry_after``)."""
+"""A fake Telegram Bot API: ``POST /bot<token>/sendMessage`` (JSON) and ``sendPhoto``
+(multipart: ``chat_id``, ``photo``, ``caption`` of at most 1024 characters); ``{"ok": false,
+"error_code", "description"}`` errors (401 unknown token, 404 malformed path, 400 chat not
+found or caption too long, 429 with ``parameters.retry_after``)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ class FakeTelegram(FakeService):
             return self.error(404)
         if parts[0][3:] != self.token:
             return self.error(401)
+        if parts[1] == "sendPhoto":
+            return self._send_photo(req)
         if parts[1] != "sendMessage":
             return self.error(404)
         try:
@@ -60,4 +63,26 @@ class FakeTelegram(FakeService):
             "text": body["text"],
         }
         self.messages.append(body)
+        return json_response(200, {"ok": True, "result": msg})
+
+    def _send_photo(self, req: Request) -> tuple[int, dict[str, str], bytes]:
+        if not req.is_multipart():
+            return self.error(400, "Bad Request: there is no photo in the request")
+        fields, files = req.multipart()
+        if fields.get("chat_id") not in self.chat_ids:
+            return self.error(400, "Bad Request: chat not found")
+        if "photo" not in files:
+            return self.error(400, "Bad Request: there is no photo in the request")
+        if len(fields.get("caption", "")) > 1024:
+            return self.error(400, "Bad Request: message caption is too long")
+        self.record(req)
+        body: dict[str, Any] = {**fields, "photo": files["photo"][2]}
+        self.messages.append(body)
+        msg = {
+            "message_id": len(self.messages),
+            "chat": {"id": fields["chat_id"]},
+            "date": 0,
+            "photo": [{"file_id": f"photo-{len(self.messages)}", "width": 600, "height": 340}],
+            "caption": fields.get("caption", ""),
+        }
         return json_response(200, {"ok": True, "result": msg})
