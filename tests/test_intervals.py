@@ -216,6 +216,21 @@ def test_the_daemon_polls_every_poll_minutes_when_configured(tmp_path, icu) -> N
     assert "intervals" not in daemon._triggers(make_config(tmp_path, icu, api_key=""))
 
 
+def test_the_key_may_come_from_the_systemd_credential(tmp_path, icu, monkeypatch) -> None:
+    credentials = tmp_path / "credentials"  # as the unit's LoadCredential=intervals_api_key
+    credentials.mkdir()
+    (credentials / "intervals_api_key").write_text(API_KEY + "\n")
+    cfg = make_config(tmp_path, icu, api_key=None)
+    assert not ingest.configured(cfg)  # no key anywhere: the step does not run
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    assert ingest.configured(cfg)
+    icu.add_run(at(2026, 3, 1, 6), name="Via credential")
+    db = open_db(cfg.db_path)
+    assert poll(db, cfg).errors == {}
+    assert [r["name"] for r in runs(db)] == ["Via credential"]
+    db.close()
+
+
 # --------------------------------------------------------------------------- failures
 
 
