@@ -35,7 +35,7 @@ from .ingest.fit import ImportSummary, scan_inboxes
 from .ingest.strava import StravaReport
 from .model import utc_iso
 from .notify import digest as weekly_digest
-from .notify import outbox, replies
+from .notify import outbox, replies, shoe_ask
 from .notify.digest import DigestReport
 from .notify.outbox import DeliveryReport
 from .outputs import mqtt as mqtt_output
@@ -73,12 +73,12 @@ class EvaluateReport:
 
 @dataclass
 class RepliesReport:
-    """How many soreness answers from the phone one read of the reply topic recorded."""
+    """How many answers from the phone (soreness, shoes) one read of the reply topic recorded."""
 
     answers: int = 0
 
     def line(self) -> str:
-        return f"{self.answers} soreness answer(s)"
+        return f"{self.answers} answer(s) from the phone"
 
 
 StepReport = (
@@ -324,6 +324,7 @@ REGISTRY: dict[str, Step] = {
         Step("nightly", nightly),
         Step("replies", read_replies, _replies_wanted),
         Step("mqtt", mqtt_output.publish, mqtt_output.wanted),
+        Step("ask_shoe", shoe_ask.run, shoe_ask.wanted),
         Step("report", report_page.update, report_page.wanted),
     )
 }
@@ -347,7 +348,8 @@ def _got_answers(report: CycleReport) -> bool:
 Plan = tuple[tuple[str, Callable[[CycleReport], bool]], ...]
 CYCLE: Plan = tuple(
     (name, _always)
-    for name in ("fit", "strava", "intervals", "replies", "evaluate", "digest", "deliver")
+    for name in ("fit", "strava", "intervals", "replies", "evaluate", "ask_shoe")
+    + ("digest", "deliver")
 )
 JOBS: dict[str, Plan] = {
     "fit": (("fit", _always), ("evaluate", _always), ("deliver", _made_alerts)),
@@ -356,6 +358,7 @@ JOBS: dict[str, Plan] = {
     "deliver": (
         ("replies", _always),
         ("evaluate", _got_answers),
+        ("ask_shoe", _always),  # a fresh run without a shoe and no alert: one quiet question
         ("digest", _always),  # every flush: a daemon down at the moment sends it when back
         ("deliver", _always),
     ),
