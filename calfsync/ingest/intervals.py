@@ -241,17 +241,16 @@ def _poll(
     """The listings of one poll; True when the first listing is not finished."""
     budget = _Allowance(MAX_DOWNLOADS, time.monotonic() + MAX_POLL_S)
     newest = get_state(db, Key.NEWEST)
-    oldest = (datetime.fromisoformat(newest) - RELIST).date().isoformat() if newest else EPOCH
+    oldest = (_sortable(newest) - RELIST).date().isoformat() if newest else EPOCH
     try:
         starts = [newest] if newest else []
-        page, before = _page(client, report, oldest, None), None
+        page = _page(client, report, oldest, None)
         while True:  # the recent window, down to `oldest` (one page but after a long break)
             _handle(db, cfg, client, page, now, report, budget)
             starts += [e.start_local for e in page]
             if len(page) < PAGE or newest is None:
                 break
-            before = min(e.start_local for e in page)
-            page = _page(client, report, oldest, _just_before(before))
+            page = _page(client, report, oldest, _just_before(min(e.start_local for e in page)))
         with write_tx(db):
             if newest is None and len(page) >= PAGE:  # the first listing: older pages follow
                 set_state(db, Key.BACKFILL, min(e.start_local for e in page))
