@@ -4,12 +4,16 @@ declare them, their value templates rendered with Jinja as Home Assistant render
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jinja2
 from notify_support import add_alert
 from rules_support import DAY0, day, make_cfg, open_tmp_db, run, store
 
+from calfsync.config import validate
 from calfsync.outputs.mqtt_states import Topics, discovery, read_states
 from calfsync.store.gear import add_shoe, assign_gear_by_date, update_shoe
 
@@ -139,3 +143,14 @@ def test_discovery_declares_every_sensor(tmp_path) -> None:
     assert "state_class" not in configs["last_alert"]
     assert configs[pegasus]["name"] == "Shoe Pegasus 40"
     assert json.loads(states.last_alert_payload())["rule"] == "S1"
+
+
+def test_readme_snippet_is_a_valid_config(tmp_path) -> None:
+    """The README's [mqtt] example loads (its password file given a home here)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Home Assistant (MQTT)", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    (tmp_path / "mqtt_password").write_text("pw\n")
+    cfg = validate(tomllib.loads(block.replace("/etc/calfsync/", f"{tmp_path}/")))
+    assert cfg.mqtt.host == "homeassistant.local"
+    assert cfg.mqtt.password_file == f"{tmp_path}/mqtt_password"
