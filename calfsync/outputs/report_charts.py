@@ -107,7 +107,7 @@ def runs_chart(data: ReportData) -> str:
     ticks = nice_ticks(
         max(max(r.distance_m, r.longest_m * (1 + data.threshold)) for r in runs) / 1000
     )
-    frame = Frame(WIDTH, 260, len(runs), ticks[-1])
+    frame = Frame(WIDTH, 280, len(runs), ticks[-1], (64, 16, 36, 30))
     over = [r for r in runs if is_over(r, data.threshold)]
     label = (
         f"Each of the {len(runs)} runs of these weeks against the longest run of the "
@@ -170,14 +170,14 @@ def soreness_chart(data: ReportData) -> str:
     if not data.soreness:
         return ""
     days = (data.last_day - data.first_day).days + 1
-    frame = Frame(WIDTH, 150, days, 10, (48, 16, 14, 30))
+    frame = Frame(WIDTH, 150, days, 10, (40, 16, 14, 30))
     worst = max(data.soreness, key=lambda s: s.level)
     label = (
         f"{len(data.soreness)} soreness report(s) over these weeks (0 none to 10); the worst "
         f"{worst.level} on {worst.local_date}."
     )
     parts = [svg_open(WIDTH, frame.height, label, "soreness")]
-    parts += frame.grid([0, 5, 10], "level")
+    parts += frame.grid([0, 5, 10], "")
     for report in data.soreness:
         k = (date.fromisoformat(report.local_date) - data.first_day).days
         parts.append(

@@ -119,22 +119,23 @@ class Frame:
         return self.base - (self.base - self.top) * value / scale
 
     def grid(self, ticks: list[float], unit: str, side: str = "left") -> list[str]:
-        """Horizontal grid lines at ``ticks`` (values in display units) with their labels."""
+        """Horizontal grid lines at ``ticks`` (values in display units) with their labels, and
+        ``unit`` one line above the top one (``dy`` in em: a phone draws the text larger)."""
         top_value = ticks[-1] if side == "right" else None
+        x = self.left - 6 if side == "left" else self.width - self.right + 6
+        anchor = "end" if side == "left" else "start"
         out = []
         for tick in ticks:
             y = self.y(tick, top_value)
             if side == "left":
                 out.append(line(self.left, y, self.width - self.right, y, "grid"))
-                out.append(text(self.left - 6, y + 4, f"{tick:g}", "axis", "end"))
-            else:
-                out.append(text(self.width - self.right + 6, y + 4, f"{tick:g}", "axis", "start"))
-        x_unit = self.left - 6 if side == "left" else self.width - self.right + 6
-        y_unit = self.y(ticks[-1], top_value) - 10
-        out.append(text(x_unit, y_unit, unit, "axis", "end" if side == "left" else "start"))
+            out.append(text(x, y + 4, f"{tick:g}", "axis", anchor))
+        if unit:
+            y = self.y(ticks[-1], top_value) + 4
+            out.append(text(x, y, unit, "axis", anchor).replace("<text ", '<text dy="-1.2em" ', 1))
         return out
 
-    def x_labels(self, labels: list[str], most: int = 7) -> list[str]:
+    def x_labels(self, labels: list[str], most: int = 5) -> list[str]:
         """Every k-th given (non-empty) label under the plot, at most ``most`` of them (a
         phone is narrow)."""
         labelled = [(k, label) for k, label in enumerate(labels) if label]
