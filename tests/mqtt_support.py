@@ -32,10 +32,17 @@ class Broker:
     """mosquitto on 127.0.0.1:``port`` with a config written into ``folder``; anonymous
     clients allowed unless ``users`` (name -> password) are given."""
 
-    def __init__(self, folder: Path, port: int | None = None, users: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        tls: bool = False,
+    ):
         self.folder = folder
         self.port = port or free_port()
         self.users = users or {}
+        self.tls_port = free_port() if tls else None  # a second listener, with TLS
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Broker:
@@ -55,6 +62,10 @@ class Broker:
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         else:
             lines.append("allow_anonymous true")
+        if self.tls_port:
+            ca, cert, key = make_certs(self.folder / "tls")
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {ca}"]
+            lines += [f"certfile {cert}", f"keyfile {key}"]
         conf = self.folder / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         log = open(self.folder / "mosquitto.log", "ab")  # noqa: SIM115 - the broker's
@@ -75,6 +86,26 @@ class Broker:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(5)
+
+
+def make_certs(folder: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a certificate for 127.0.0.1 signed by it (openssl): the CA's file,
+    the server's certificate and its key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    cert, key, csr = folder / "server.pem", folder / "server.key", folder / "server.csr"
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    for args in (
+        ["req", "-x509", *ec, "-days", "2", "-subj", "/CN=calfsync test CA"]
+        + ["-keyout", str(ca_key), "-out", str(ca)],
+        ["req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(csr)],
+        ["x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key)]
+        + ["-CAcreateserial", "-days", "2", "-out", str(cert)]
+        + ["-extfile", str(folder / "san.cnf")],
+    ):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+    return ca, cert, key
 
 
 @dataclass(frozen=True)

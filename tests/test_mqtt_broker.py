@@ -22,9 +22,12 @@ from daemon_support import (
     write_config,
 )
 from mqtt_support import Broker, Subscriber, configs, free_port, needs_mosquitto, retained
+from rules_support import make_cfg
 
 from calfsync.config import load_config
 from calfsync.doctor import check_mqtt
+from calfsync.outputs.mqtt import publish_once
+from calfsync.outputs.mqtt_states import States
 
 pytestmark = needs_mosquitto
 SENSORS = {"distance_7d", "distance_7d_change", "climb_7d", "longest_30d", "last_alert"}
@@ -153,5 +156,24 @@ def test_sync_publishes_once_with_a_password_file(tmp_path) -> None:
         (check,) = check_mqtt(load_config(str(config)))  # what `calfsync doctor` prints
         assert check.level == "fail" and "Not authorized" in check.detail, check
         assert "wrong" not in check.detail
+    finally:
+        broker.stop()
+
+
+def test_tls_with_the_brokers_ca(tmp_path) -> None:
+    """TLS checked against ``ca_file``; without it (the system's CAs) the certificate is
+    refused and the message names ca_file."""
+    broker = Broker(tmp_path / "broker", tls=True).start()
+    try:
+        tls = {"host": "127.0.0.1", "port": broker.tls_port, "tls": True}
+        (check,) = check_mqtt(make_cfg(mqtt=tls))
+        assert check.level == "fail"
+        assert "CERTIFICATE_VERIFY_FAILED" in check.detail and "ca_file" in check.detail
+        cfg = make_cfg(mqtt={**tls, "ca_file": str(tmp_path / "broker" / "tls" / "ca.pem")})
+        assert check_mqtt(cfg)[0].level == "ok"
+        assert publish_once(cfg, States(distance_7d_km=12.5)) > 5
+        kept = retained(broker.port)  # read back on the plain listener
+        assert _km(kept["calfsync/state"]) == 12.5
+        assert SENSORS <= set(configs(kept))
     finally:
         broker.stop()

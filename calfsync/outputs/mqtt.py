@@ -22,6 +22,7 @@ paho-mqtt is imported only once MQTT is configured and used (:func:`paho`): the 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -357,11 +358,14 @@ def connect(settings: Settings, *, suffix: str) -> Any:
     try:
         client.connect(settings.host, settings.port, KEEPALIVE_S)
     except (OSError, ValueError) as exc:
-        raise CalfsyncError(
-            redact(
-                f"cannot reach the MQTT broker {settings.where()}: {exc}. Check [mqtt] host and "
-                "port, and that the broker runs."
+        fix = "Check [mqtt] host and port, and that the broker runs."
+        if isinstance(exc, ssl.SSLError):
+            fix = (
+                "Check [mqtt] ca_file (the CA that signed the broker's certificate; default: the "
+                "system's) and that host is a name the certificate holds."
             )
+        raise CalfsyncError(
+            redact(f"cannot reach the MQTT broker {settings.where()}: {exc}. {fix}")
         ) from exc
     client.loop_start()
     failure = None
