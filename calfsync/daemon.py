@@ -1,8 +1,9 @@
 """The daemon behind ``calfsync run``: it schedules sync steps with APScheduler 3.11.
 
-Jobs (all in one worker thread, so they never overlap; each coalesces missed runs into one):
+Jobs (under one lock, so they never overlap; each coalesces missed runs into one):
 
 - ``fit``      every ``[daemon] scan_seconds``: scan the inboxes, evaluate, deliver fresh pushes;
+  also run by the inbox watch's thread as soon as a file landed and settled (``[fit] watch``);
 - ``strava``   every ``[strava] poll_minutes`` with jitter, when Strava is configured;
   ``intervals`` the same with ``[intervals] poll_minutes``, when intervals.icu is configured;
 - ``deliver``  every ``[daemon] flush_seconds``: read phone replies, send the weekly digest once its
@@ -41,6 +42,7 @@ from typing import IO, Any
 from . import sync
 from .config import Config
 from .errors import CalfsyncError
+from .ingest import fit_watch
 from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .model import parse_utc, utc_iso
@@ -217,6 +219,7 @@ class Daemon:
         self.scheduler: Any = None
         self._lock_handle: IO[str] | None = None
         self._keeper: Any = None
+        self._inboxes = fit_watch.DaemonInboxes()
 
     # ---- lifecycle
 
@@ -259,6 +262,7 @@ class Daemon:
             return self._finish()
         finally:
             mqtt_output.stop_link()  # "offline", then a clean disconnect
+            self._inboxes.close()
             if self._keeper is not None:
                 self._keeper.close()
                 self._keeper = None
@@ -486,14 +490,7 @@ class Daemon:
         except ValueError:
             return None
 
-    @staticmethod
-    def _ensure_inboxes(cfg: Config) -> None:
-        """Create missing inbox folders (the default ``~/calfsync/inbox`` above all)."""
-        for inbox in cfg.inboxes:
-            if inbox.is_dir():
-                continue
-            try:
-                inbox.mkdir(parents=True, exist_ok=True)
-                log.info("created the inbox folder %s", inbox)
-            except OSError as exc:
-                log.warning("inbox %s does not exist and cannot be created: %s", inbox, exc)
+    def _ensure_inboxes(self, cfg: Config) -> None:
+        """Create missing inbox folders, keep their scan cache, and (re)start their watch: a
+        file landing runs the fit job from the watch's thread (:mod:`.ingest.fit_watch`)."""
+        self._inboxes.apply(cfg, functools.partial(self._run_job, "fit"))

@@ -28,6 +28,7 @@ import sqlite_utils
 
 from ..config import Config
 from ..errors import PartlyFailed
+from ..sources.fit.inbox import Candidate, InboxCache
 from ..sources.fit.inputs import (
     InputItem,
     RefusedInput,
@@ -41,7 +42,7 @@ from ..sources.fit.inputs import (
 )
 from ..sources.fit.parse import FitResult
 from ..store.db import write_tx
-from ..store.fit_files import FitFile, SavedFile, is_recorded, mark_seen, save_fit_file, seen_paths
+from ..store.fit_files import FitFile, SavedFile, is_recorded, mark_seen, save_fit_file, seen_as
 from .fit_pool import ParsePool
 
 log = logging.getLogger(__name__)
@@ -146,20 +147,21 @@ class _Importer:
         self.pool = ParsePool[_PathState](workers, tz_name, self._parsed)
         self.now = now
         self.summary = ImportSummary()
-        self._claimed: set[str] = set()  # sha256 handed out (or known) during this run
+        self._claimed: set[str] = set()  # sha256 handed out and not yet written
         self._batch: list[_Done] = []
         self._batch_bytes = 0  # FIT bytes behind the results in the batch
         self._finished_paths: list[_PathState] = []
 
     # -- reading -------------------------------------------------------------------------------
-    def add_file(self, path: Path) -> None:
+    def add_file(self, path: Path, key: str | None = None) -> None:
         """Read one file on disk and hand out its items (a zip holds many).
 
         ``key`` is the path as stored and printed (:func:`display_path`: a name that is not
-        UTF-8 shows its bytes escaped). A path that is no regular file, or too large, is not
-        read: it is recorded as failed with the reason, and read again once it changes.
+        UTF-8 shows its bytes escaped), given by a scan that knows it. A path that is no regular
+        file, or too large, is not read: it is recorded as failed with the reason, and read
+        again once it changes.
         """
-        key = display_path(path.resolve())
+        key = key or display_path(path.resolve())
         try:
             stat = path.stat()
             try:
@@ -183,7 +185,6 @@ class _Importer:
 
     def _add_item(self, item: InputItem, state: _PathState) -> None:
         if item.sha256 in self._claimed or is_recorded(self.db, item.sha256):
-            self._claimed.add(item.sha256)
             item.data = None  # a batch keeps no content: only its hash, label and size
             self._batch.append(_Done(item, None, state))
             self._maybe_flush()
@@ -245,6 +246,9 @@ class _Importer:
                 if not state.broken:
                     mark_seen(self.db, state.key, state.size_bytes, state.mtime_ns, state.sha256)
         self.summary.add(counts)
+        # Written contents are found by is_recorded from now on: the set of claimed hashes
+        # keeps only those in flight, so an import's memory does not grow with its files.
+        self._claimed.difference_update(d.item.sha256 for d in batch if d.result is not None)
 
     def _save(self, done: _Done) -> SavedFile | None:
         item, result = done.item, done.result
@@ -265,7 +269,7 @@ class _Importer:
 def _run(
     db: sqlite_utils.Database,
     cfg: Config,
-    files: list[Path],
+    files: list[Path] | list[Candidate],
     *,
     progress: Progress | None,
     now: datetime | None,
@@ -274,8 +278,11 @@ def _run(
     started = time.monotonic()
     importer = _Importer(db, cfg, now, auto_workers)
     try:
-        for path in progress(files) if progress else files:
-            importer.add_file(path)
+        for file in progress(files) if progress else files:  # type: ignore[arg-type]
+            if isinstance(file, Candidate):
+                importer.add_file(file.path, file.key)
+            else:
+                importer.add_file(file)
     finally:
         summary = importer.finish()
     summary.seconds = time.monotonic() - started
@@ -314,11 +321,18 @@ def scan_inboxes(
     *,
     now: datetime | None = None,
     wall_clock_s: float | None = None,
+    cache: InboxCache | None = None,
 ) -> ImportSummary:
     """Import new or changed files from the ``[fit] inbox`` folders (size and mtime against
     ``seen_paths``); unchanged files are not even read. A missing inbox is logged and skipped.
     A folder that cannot be listed raises :class:`PartlyFailed` after the rest is stored, with
     the summary, so the cycle still evaluates and pushes what was imported.
+
+    Which files are looked at is :class:`InboxCache`'s decision: ``cache`` (the daemon keeps one
+    across scans, see :func:`keep_scan_cache`) lists only folders whose mtime moved, and re-checks
+    pending files, the watcher's hints and a fixed share of the rest; without one, every file is
+    looked at (``calfsync sync``). Each file looked at costs a ``stat`` and one ``seen_paths``
+    lookup: the table is never loaded whole.
 
     A file still changing (see :func:`has_settled`: ``[fit] settle_seconds`` against
     ``wall_clock_s``, default the system clock) is not read at all, leaving no ``fit_files`` or
@@ -328,31 +342,36 @@ def scan_inboxes(
     Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
     at 0 they parse in one process (no pool), leaving the other cores to the machine.
     """
-    seen = seen_paths(db)
+    cache = cache or _kept_cache or InboxCache()
     clock_s = time.time() if wall_clock_s is None else wall_clock_s
-    waiting = 0
-    files: list[Path] = []
-    unreadable: list[tuple[str, str]] = []
+    inboxes = []
     for inbox in cfg.inboxes:
-        if not inbox.is_dir():
+        if inbox.is_dir():
+            inboxes.append(inbox)
+        else:
             log.warning("FIT inbox %s does not exist or is not a folder; skipped", inbox)
+    walk = cache.walk(inboxes)
+    waiting = 0
+    files: list[Candidate] = []
+    for candidate in walk.candidates:
+        try:
+            stat = candidate.path.stat()
+        except OSError:
+            cache.keep_pending(candidate, False)  # gone (or a dangling link): nothing to read
             continue
-        unreadable += unreadable_folders(inbox)
-        for path in find_input_files([inbox]):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if seen.get(display_path(path.resolve())) == (stat.st_size, stat.st_mtime_ns):
-                continue
-            if has_settled(path, stat, clock_s, cfg.fit.settle_seconds):
-                files.append(path)
-            else:
-                waiting += 1
+        if seen_as(db, candidate.key) == (stat.st_size, stat.st_mtime_ns):
+            cache.keep_pending(candidate, False)
+            continue
+        # Pending until a later scan finds it recorded: read now, or still changing.
+        cache.keep_pending(candidate, True)
+        if has_settled(candidate.path, stat, clock_s, cfg.fit.settle_seconds):
+            files.append(candidate)
+        else:
+            waiting += 1
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     summary.waiting = waiting
-    if unreadable:  # the readable files are stored; the runner must fix the rest
-        listed = "; ".join(f"{folder}: {reason}" for folder, reason in unreadable[:5])
+    if walk.unreadable:  # the readable files are stored; the runner must fix the rest
+        listed = "; ".join(f"{folder}: {reason}" for folder, reason in walk.unreadable[:5])
         raise PartlyFailed(
             f"cannot read the FIT inbox folder {listed} ({summary.line()} from the rest). "
             "Make it readable by the user running calfsync (for the daemon: sudo chgrp -R "
@@ -360,3 +379,14 @@ def scan_inboxes(
             summary,
         )
     return summary
+
+
+# The daemon's cache, kept across its scans (see keep_scan_cache); None outside the daemon.
+_kept_cache: InboxCache | None = None
+
+
+def keep_scan_cache(cache: InboxCache | None) -> None:
+    """Make every :func:`scan_inboxes` of this process use ``cache`` (the daemon's, so that an
+    idle scan lists no unchanged folder); None forgets it."""
+    global _kept_cache
+    _kept_cache = cache

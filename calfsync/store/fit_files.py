@@ -110,6 +110,15 @@ def seen_paths(db: sqlite_utils.Database) -> dict[str, tuple[int, int]]:
     return {path: (size_bytes, mtime_ns) for path, size_bytes, mtime_ns in rows}
 
 
+def seen_as(db: sqlite_utils.Database, path: str) -> tuple[int, int] | None:
+    """The (size in bytes, mtime in ns) the file at ``path`` had when it was handled, or None:
+    one primary-key lookup, for a scan that looks at a few files (not the whole table)."""
+    row = db.execute(
+        "SELECT size_bytes, mtime_ns FROM seen_paths WHERE path = ?", [path]
+    ).fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
 def mark_seen(
     db: sqlite_utils.Database, path: str, size_bytes: int, mtime_ns: int, sha256: str
 ) -> None:

@@ -1,0 +1,192 @@
+"""Idle inbox cost as the years pile up: one idle scan at 1k, 5k and 20k inbox files, and the idle
+daemon's CPU and memory on the 20-year inbox (issue 14 items 2 and 5).
+
+    .venv/bin/python bench/scan.py                 # 1, 5, 20 years; daemon idle for 10 minutes
+    .venv/bin/python bench/scan.py --quick         # daemon scans every 5 s for 2 minutes
+
+Each inbox holds about 1,000 files a year, junk included, in one folder a year (the layout a
+watch's sync tool or a manual copy leaves): 208 runs (four a week) as ``.fit``, the same runs
+again as ``.fit.gz`` and in a ``backup`` subfolder (duplicates), 176 ``.fit`` files of random
+bytes (failed) and 200 ``.gpx`` files (not FIT inputs, listed and passed over). They are
+imported for real (``scan_inboxes``, two workers), then the scans are timed on the database that
+import left:
+
+- **cold**: a scan without a cache (what ``calfsync sync`` does): every file ``stat``-ed and
+  looked up in ``seen_paths``;
+- **idle, daemon**: the daemon's scan with the cache it keeps across scans (folder mtimes, the
+  rotation's 256 files).
+
+Targets: the idle daemon scan at 20k files within 2x of the one at 1k; idle daemon CPU <= 2 s
+an hour and RSS <= 40 MB (FIT only) on the 20-year inbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from daemon import CALFSYNC, cpu_s, rss_mb  # noqa: E402  (bench/daemon.py)
+from daemon_support import count  # noqa: E402
+
+from calfsync.config import Config, validate  # noqa: E402
+from calfsync.fitwriter import SessionSpec, encode_activity  # noqa: E402
+from calfsync.ingest.fit import scan_inboxes  # noqa: E402
+from calfsync.sources.fit.inbox import InboxCache  # noqa: E402
+from calfsync.store.db import open_db  # noqa: E402
+
+RUNS_A_YEAR = 208
+
+
+def build_inbox(inbox: Path, years: int) -> int:
+    """Write ``years`` years of inbox files (about 1,000 a year); returns the file count."""
+    rng = random.Random(years)
+    start = datetime(2026, 11, 1, 7, tzinfo=UTC) - timedelta(days=365 * years)
+    files = 0
+    for year in range(years):
+        folder = inbox / str(start.year + year)
+        (folder / "backup").mkdir(parents=True, exist_ok=True)
+        for n in range(RUNS_A_YEAR):
+            when = start + timedelta(days=365 * year + n * 7 / 4, hours=rng.uniform(0, 4))
+            km = rng.uniform(5, 20)
+            spec = SessionSpec(
+                start=when, duration_s=km * 330, distance_m=km * 1000, record_step_s=300
+            )
+            data = encode_activity([spec], utc_offset_s=0)
+            name = f"{when:%Y-%m-%d-%H%M%S}"
+            (folder / f"{name}.fit").write_bytes(data)
+            (folder / f"{name}.fit.gz").write_bytes(gzip.compress(data, 1))
+            (folder / "backup" / f"{name}.fit").write_bytes(data)
+            files += 3
+        for n in range(176):
+            (folder / f"junk-{n:03}.fit").write_bytes(rng.randbytes(rng.randint(20, 400)))
+        for n in range(200):
+            (folder / f"track-{n:03}.gpx").write_text("<gpx/>\n")
+        files += 376
+    return files
+
+
+def config(folder: Path, workers: int = 1) -> Config:
+    return validate(
+        {
+            "database": {"path": str(folder / "calfsync.db")},
+            "fit": {"inbox": [str(folder / "inbox")], "settle_seconds": 0, "workers": workers},
+            "athlete": {"timezone": "UTC"},
+        }
+    )
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median and best wall time of ``fn()`` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), min(times)
+
+
+def scans(folder: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    cfg = config(folder)
+    db = open_db(cfg.db_path)
+    try:
+        cold = timed(lambda: scan_inboxes(db, cfg), max(3, repeat // 4))
+        cache = InboxCache()
+        scan_inboxes(db, cfg, cache=cache)
+        warm = timed(lambda: scan_inboxes(db, cfg, cache=cache), repeat)
+    finally:
+        db.close()
+    return {"cold": cold, "idle": warm}
+
+
+def daemon_idle(folder: Path, scan_s: int, window_s: float) -> tuple[float, float, float, int]:
+    """The idle daemon on ``folder``'s inbox and database: RSS after start, RSS at the end,
+    CPU seconds used over the window, and the number of fit jobs it ran meanwhile."""
+    path = folder / "config.toml"
+    path.write_text(
+        f'[database]\npath = "{folder / "calfsync.db"}"\n'
+        f'[fit]\ninbox = ["{folder / "inbox"}"]\n[athlete]\ntimezone = "UTC"\n'
+        f"[daemon]\nscan_seconds = {scan_s}\nflush_seconds = {scan_s}\n"
+        '[[notify.channels]]\ntype = "console"\n'
+    )
+    with open(folder / "daemon.log", "wb") as log:
+        proc = subprocess.Popen([*CALFSYNC, "--config", str(path), "run"], stdout=log, stderr=log)
+    try:
+        db = folder / "calfsync.db"
+        first = "SELECT value FROM state WHERE key = 'cycle.fit.last_ok'"
+        deadline = time.monotonic() + 120
+        while not count(db, first) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(min(scan_s * 2 + 1, 15))  # past start-up and a first idle scan
+        rss_start, cpu_before, t0 = rss_mb(proc.pid), cpu_s(proc.pid), time.monotonic()
+        time.sleep(window_s)
+        used, elapsed = cpu_s(proc.pid) - cpu_before, time.monotonic() - t0
+        return rss_start, rss_mb(proc.pid), used * window_s / elapsed, int(window_s // scan_s)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 s scans for 2 minutes")
+    parser.add_argument("--years", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--repeat", type=int, default=40, help="idle scans timed per size")
+    parser.add_argument("--no-daemon", action="store_true", help="time the scans only")
+    args = parser.parse_args()
+    scan_s, window = (5, 120.0) if args.quick else (60, 600.0)
+    with tempfile.TemporaryDirectory(prefix="calfsync-scan-") as tmp:
+        results = {}
+        for years in args.years:
+            folder = Path(tmp) / f"y{years}"
+            started = time.perf_counter()
+            files = build_inbox(folder / "inbox", years)
+            cfg = config(folder, workers=2)
+            db = open_db(cfg.db_path)
+            summary = scan_inboxes(db, cfg)
+            db.close()
+            print(
+                f"{years:2d} years: {files} inbox files, imported in "
+                f"{time.perf_counter() - started:.0f} s ({summary.line()})"
+            )
+            results[years] = (files, scans(folder, args.repeat))
+        print("\n| years | inbox files | cold scan (no cache), median / best | idle daemon scan |")
+        print("|---|---|---|---|")
+        for years, (files, r) in results.items():
+            print(
+                f"| {years} | {files:,} | {r['cold'][0]:.1f} / {r['cold'][1]:.1f} ms | "
+                f"{r['idle'][0]:.2f} / {r['idle'][1]:.2f} ms |"
+            )
+        first, last = results[min(results)], results[max(results)]
+        print(
+            f"idle daemon scan, {max(results)} years / {min(results)} year(s): "
+            f"{last[1]['idle'][0] / first[1]['idle'][0]:.2f}x (target <= 2x)"
+        )
+        if args.no_daemon:
+            return
+        big = Path(tmp) / f"y{max(results)}"
+        rss0, rss1, cpu, jobs = daemon_idle(big, scan_s, window)
+        per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
+        print(
+            f"idle daemon, {max(results)} years: RSS {rss0:.1f} MB after start, {rss1:.1f} MB "
+            f"after {window:.0f} s (target 40 MB); CPU {cpu:.2f} s over {window:.0f} s with "
+            f"{scan_s} s scans and flushes (~{jobs} of each) = {per_hour:.2f} s an hour at "
+            "one-minute scans (target 2 s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
