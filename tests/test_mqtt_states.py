@@ -14,8 +14,12 @@ from notify_support import add_alert
 from rules_support import DAY0, day, make_cfg, open_tmp_db, run, store
 
 from calfsync.config import validate
+from calfsync.ingest.fit import ImportSummary
+from calfsync.notify.outbox import DeliveryReport
+from calfsync.outputs.mqtt import due
 from calfsync.outputs.mqtt_states import Topics, discovery, read_states
 from calfsync.store.gear import add_shoe, assign_gear_by_date, update_shoe
+from calfsync.sync import JOBS, CycleReport, EvaluateReport, RepliesReport
 
 TODAY = 34  # day number of "now" (DAY0 is a Monday; day 34 is a Friday)
 NOW = datetime.combine(DAY0 + timedelta(days=TODAY), datetime.min.time(), UTC) + timedelta(hours=11)
@@ -154,3 +158,22 @@ def test_readme_snippet_is_a_valid_config(tmp_path) -> None:
     cfg = validate(tomllib.loads(block.replace("/etc/calfsync/", f"{tmp_path}/")))
     assert cfg.mqtt.host == "homeassistant.local"
     assert cfg.mqtt.password_file == f"{tmp_path}/mqtt_password"
+
+
+def test_published_after_a_job_that_changed_something() -> None:
+    """The daemon's MQTT step runs after a job whose steps stored something or made an alert,
+    and after the nightly job; not after a scan that found nothing or a flush of pushes."""
+
+    def after(**reports) -> bool:
+        cycle = CycleReport()
+        for name, report in reports.items():
+            cycle.add(name, report)
+        return due(cycle)
+
+    assert all(("mqtt", due) in plan for plan in JOBS.values())
+    assert not after(fit=ImportSummary(), evaluate=EvaluateReport())
+    assert not after(fit=ImportSummary(skipped=0), deliver=DeliveryReport(sent=2))
+    assert after(fit=ImportSummary(imported=1, activities=1), evaluate=EvaluateReport())
+    assert after(fit=ImportSummary(), evaluate=EvaluateReport(alert_ids=[7]))
+    assert after(replies=RepliesReport(answers=1))  # an answer can put a run in a shoe
+    assert after(nightly=EvaluateReport())  # the last 7 days moved on

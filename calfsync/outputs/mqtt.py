@@ -283,8 +283,9 @@ def stop_link() -> None:
 
 # --------------------------------------------------------------------------- the step
 
-# Steps whose work never moves a sensor: pushes, the digest, the soreness answers, the outputs.
-NO_SENSOR = frozenset({"deliver", "digest", "replies", "report", "mqtt"})
+# Steps whose work never moves a sensor: pushes, the digest, the shoe question, the outputs.
+# (Answers from the phone may: one can put a run in a shoe.)
+NO_SENSOR = frozenset({"deliver", "digest", "ask_shoe", "report", "mqtt"})
 
 
 def due(cycle: CycleReport) -> bool:
