@@ -349,6 +349,11 @@ def test_a_corrupt_or_refused_file_fails_alone_with_its_reason(icu, icu_cfg, icu
     counts = status_of(icu_db)
     assert (counts["imported"], counts["failed"], counts["refused"]) == (2, 2, 1)
 
+    damaged.name = "Renamed"  # its listing changed: asked for again, the same reason
+    again = poll(icu_db, icu_cfg, NOW + timedelta(hours=1)).reports["intervals"]
+    assert icu.downloads()[before:] == [f"/api/v1/activity/{damaged.id}/file"]
+    assert "CRC" in dict(again.problems)[damaged.id]
+
 
 # --------------------------------------------------------------------------- doctor
 

@@ -357,7 +357,9 @@ def _download(
             )
             saved = save_fit_file(db, file, now)
             if saved is None:  # the same content came before (the inbox, another activity)
-                ids += _recorded_ids(db, item.sha256)
+                known_ids, known_reason = _recorded(db, item.sha256)
+                ids += known_ids
+                reasons += [known_reason] if known_reason and not known_ids else []
                 continue
             ids += saved.activity_ids
             report.changed_dates |= saved.changed_dates
@@ -375,13 +377,18 @@ def _download(
             log.warning("intervals.icu activity %s: %s", entry.id, reason)
 
 
-def _recorded_ids(db: sqlite_utils.Database, sha256: str) -> list[str]:
-    row = db.execute("SELECT activity_ids FROM fit_files WHERE sha256 = ?", [sha256]).fetchone()
+def _recorded(db: sqlite_utils.Database, sha256: str) -> tuple[list[str], str | None]:
+    """The stored activity ids and the reason of a content already in ``fit_files``."""
+    row = db.execute(
+        "SELECT activity_ids, reason FROM fit_files WHERE sha256 = ?", [sha256]
+    ).fetchone()
+    if row is None:
+        return [], None
     try:
-        ids = json.loads(row[0]) if row and row[0] else []
+        ids = json.loads(row[0]) if row[0] else []
     except ValueError:
         ids = []
-    return [str(i) for i in ids]
+    return [str(i) for i in ids], row[1]
 
 
 def _remember(
