@@ -30,7 +30,14 @@ def make_config(channels: list[dict[str, Any]], tz: str = "UTC", **notify: Any) 
 
 
 def add_run(
-    db: Any, run_id: str, start: datetime, *, strava_id: int | None = None, name: str = "Run"
+    db: Any,
+    run_id: str,
+    start: datetime,
+    *,
+    strava_id: int | None = None,
+    name: str = "Run",
+    km: float = 10.0,
+    gear_id: str | None = None,
 ) -> None:
     db["activities"].insert(
         {
@@ -40,11 +47,25 @@ def add_run(
             "local_date": start.date().isoformat(),
             "utc_offset_s": 0,
             "sport": "running",
-            "distance_m": 10000.0,
+            "distance_m": km * 1000.0,
             "name": name,
             "strava_id": strava_id,
+            "gear_id": gear_id,
         }
     )
+
+
+def add_weeks(
+    db: Any, end: datetime, weekly_km: list[float], *, gear_id: str | None = None
+) -> None:
+    """Runs of the weeks before ``end`` (oldest first): each week's distance in four equal runs,
+    on days 1, 3, 5 and 6 of the 7-day window ending the day before ``end`` (so the windows of
+    7-day totals ending on ``end - 1 day`` hold exactly those weeks)."""
+    last = end - timedelta(days=1)
+    for back, km in enumerate(reversed(weekly_km)):
+        for day in (0, 2, 4, 5):
+            start = last - timedelta(days=7 * back + 6 - day)
+            add_run(db, f"w{back}-{day}", start, km=km / 4, gear_id=gear_id)
 
 
 def add_alert(

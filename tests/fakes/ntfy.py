@@ -48,6 +48,7 @@ class FakeNtfy(FakeService):
         self.attachments = attachments  # False: a server without attachment-cache-dir
         self.attachment_limit = attachment_limit
         self.files: dict[str, bytes] = {}  # message id -> the attached file
+        self.refused: list[Request] = []  # publishes refused for their attachment
         self.token = token
         self.users = users or {}
         # token -> the one topic it may publish to and nothing else (``ntfy access <user>
@@ -172,6 +173,8 @@ class FakeNtfy(FakeService):
             ):
                 return self.error(400, "invalid request: actions invalid", code=40018)
         if is_file:
+            if not self.attachments or len(req.body) > self.attachment_limit:
+                self.refused.append(req)
             if not self.attachments:
                 return self.error(400, "invalid request: attachments not allowed", code=40014)
             if len(req.body) > self.attachment_limit:
