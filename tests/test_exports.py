@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -357,3 +358,25 @@ def test_an_archive_of_2019_with_one_distance_column(tmp_path: Path) -> None:
     assert (row["distance_m"], row["elapsed_time_s"]) == (3680, 783)
     assert (row["sport"], row["start_time"]) == ("cycling", "2018-09-12T15:02:23Z")
     assert db.execute("SELECT name FROM gear").fetchall() == [("Merida",)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_larger_archive_is_read_by_worker_processes_in_csv_order(
+    tmp_path: Path, workers: int
+) -> None:
+    """30 rows (more than a pool is started for): the same rows whether read in the importing
+    process or by two workers, stored in CSV order."""
+    cfg = make_config(tmp_path, workers=workers)
+    db = make_db(cfg)
+    rows, files = [], {}
+    for i in range(30):
+        start = at(2026, 1, 1, 6) + timedelta(days=i)
+        rows.append(strava_row(700 + i, start.strftime("%b %-d, %Y, %-I:%M:%S %p"), f"Run {i}",
+                               km=2, minutes=10, file=f"activities/{i}.gpx"))  # fmt: skip
+        files[f"activities/{i}.gpx"] = gpx_file(start, km=2, minutes=10)
+    (tmp_path / "e.zip").write_bytes(strava_archive(rows, files))
+    summary = import_archive(db, cfg, tmp_path / "e.zip")
+    assert (summary.inserted, summary.problems, summary.by_format) == (30, [], {"gpx": 30})
+    acts = by_strava_id(db)
+    assert [acts[700 + i]["name"] for i in range(30)] == [f"Run {i}" for i in range(30)]
+    assert all(a["distance_m"] == pytest.approx(2000, rel=0.01) for a in acts.values())

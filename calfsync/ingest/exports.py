@@ -6,7 +6,8 @@
   the archive and in the FIT inbox one row (device measures from the FIT file, name and shoe
   from Strava), whichever came first. A FIT file of the archive is also stored as the FIT
   import stores it (its ``fit_files`` row, by content hash), so the same file dropped in the
-  inbox later is a duplicate. Rows are written 32 to a transaction, file by file, so memory
+  inbox later is a duplicate. The files are read on every core (:mod:`.exports_pool`, unless
+  ``[fit] workers`` says otherwise) and rows written 32 to a transaction, so memory
   does not grow with the archive and an import killed half-way is finished by the next one.
   Running it twice adds nothing: the same ids are saved with the same values.
 - **Garmin export** (:func:`import_garmin_export`): the FIT files go through
@@ -20,6 +21,7 @@ A shoe named by an export is the stored shoe of that name (case-insensitive), el
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -37,7 +38,7 @@ from ..model import parse_utc, utc_iso
 from ..sources.exports.archive import Archive, MemberMissing, MemberUnreadable
 from ..sources.exports.csv_dates import DateProblem, day_first
 from ..sources.exports.garmin import GarminSummary, read_garmin_export
-from ..sources.exports.strava import RowActivities, read_row
+from ..sources.exports.strava import RowActivities
 from ..sources.exports.strava_csv import (
     MONTH_FIRST_LANGUAGES,
     ColumnMissing,
@@ -48,6 +49,7 @@ from ..store.activities import mark_dirty, save_activities, set_gear, set_name
 from ..store.db import is_database_problem, write_tx
 from ..store.fit_files import FitFile, is_recorded, save_fit_file
 from ..store.gear import save_gear
+from .exports_pool import read_rows
 from .fit import ImportSummary, import_paths
 
 log = logging.getLogger(__name__)
@@ -154,11 +156,13 @@ def import_strava_archive(
     except (ColumnMissing, DateProblem, MemberMissing, MemberUnreadable) as exc:
         raise CalfsyncError(f"{archive.label('activities.csv')}: {exc}") from exc
     shoes = _Shoes(db, _shoe_details(archive, summary))
-    tz = ZoneInfo(cfg.athlete.timezone or "UTC")
     batch: list[RowActivities] = []
     rows = csv_file.rows
-    for row in progress(rows) if progress else rows:
-        batch.append(read_row(archive, row, first, tz))
+    workers = cfg.fit.workers if cfg.fit.workers > 0 else (os.cpu_count() or 1)
+    ordered = progress(rows) if progress else rows
+    tz_name = cfg.athlete.timezone or "UTC"
+    for item in read_rows(archive, rows, ordered, first, tz_name, workers):
+        batch.append(item)
         if len(batch) >= BATCH_ROWS:
             _save_rows(db, batch, shoes, summary, now)
             batch = []
