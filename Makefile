@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/views.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/strava.py
 	$(BIN)/python bench/daemon.py --quick

@@ -76,8 +76,13 @@ def test_the_readme_has_its_example_queries():
 
 
 def test_readme_query_parser_reads_continued_sqlite3_lines():
-    text = 'x\n```sh\nsqlite3 -readonly db \\\n  "select 1 from runs"\nls\n```\n'
-    assert readme_queries(text) == ["select 1 from runs"]
+    text = (
+        "## Querying the database\n```sh\nsqlite3 -readonly db \\\n"
+        '  "select 1 from runs"\nls\n'
+        "sqlite3 'file:db?mode=ro' 'select 2 from runs'\n```\n"
+        '## Other\n```sh\nsqlite3 db "select path from fit_files"\n```\n'
+    )
+    assert readme_queries(text) == ["select 1 from runs", "select 2 from runs"]
 
 
 @pytest.mark.parametrize("sql", readme_queries())

@@ -52,16 +52,19 @@ VIEW_QUERIES = {
 
 
 def readme_queries(text: str | None = None) -> list[str]:
-    """The SQL of every ``sqlite3 … "select …"`` example in the README's code blocks, in order:
-    the queries the README tells people to run (its section "Querying the database")."""
+    """The SQL of every ``sqlite3 … "select …"`` example in the code blocks of the README's
+    section "Querying the database", in order: the queries it tells people to run."""
     text = README.read_text() if text is None else text
+    section = re.search(r"^## Querying the database\n(.*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    text = section.group(1) if section else ""
     blocks = re.findall(r"```(?:sh|sql)\n(.*?)```", text, flags=re.S)
     found = []
     for block in blocks:
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
             if line.lstrip().startswith("sqlite3"):
-                found += re.findall(r'"((?:select|with)\b[^"]*)"', line, flags=re.I)
+                quoted = re.findall(r"([\"'])((?:select|with)\b.*?)\1", line, flags=re.I)
+                found += [sql for _quote, sql in quoted]
     return found
 
 
