@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -192,3 +193,11 @@ def test_rules_and_sources_never_import_outputs() -> None:
     for module in MODULES:
         if module.startswith(("calfsync.rules", "calfsync.sources")):
             assert not {m for m in imports_of(module) if m.startswith("calfsync.outputs")}, module
+
+
+def test_the_readme_report_snippet_is_a_valid_config() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Report page", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
+    cfg = validate(tomllib.loads(block))
+    assert cfg.report.path == "/srv/calfsync-report/index.html" and cfg.report.weeks == 26
