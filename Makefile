@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/views.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/strava.py
 	$(BIN)/python bench/daemon.py --quick
