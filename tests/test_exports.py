@@ -207,11 +207,15 @@ def test_a_column_no_name_places_fails_naming_it(tmp_path: Path, capsys: Any) ->
     assert "no column for the activity filename" in str(failure.value)
     assert "'Filename'" in str(failure.value) and "Datei" in str(failure.value)
     assert db.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 0
-    # Through the CLI: exit 1 and the same reason.
+    # Through the CLI: exit 1 and the same reason; a FIT file given beside it is imported.
+    (tmp_path / "loose.fit").write_bytes(fit_run(at(2026, 4, 2, 6)))
+    config = _write_config(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
-        main(["--config", str(_write_config(tmp_path)), "import", str(tmp_path / "e.zip")])
+        main(["--config", str(config), "import", str(tmp_path / "e.zip"),
+              str(tmp_path / "loose.fit")])  # fmt: skip
     assert exit_info.value.code == 1
     assert "no column for the activity filename" in capsys.readouterr().err
+    assert make_db(cfg).execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 1
 
 
 def _write_config(tmp_path: Path) -> Path:

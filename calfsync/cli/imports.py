@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import click
 
+from ..errors import CalfsyncError
 from ..ingest.fit import import_paths
 from ..sync import evaluate_pending
 from . import Context
@@ -26,11 +27,12 @@ T = TypeVar("T")
 def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
     """Import FIT files, zips, folders, and Strava or Garmin exports.
 
-    Never pushes. .fit, .fit.gz and .zip files are read; folders are searched at any depth. A Strava archive (export_NNNN.zip or its folder, with
-    activities.csv) gives names, shoes and GPX/TCX runs; a Garmin export (with DI_CONNECT/)
-    gives its FIT files with names and shoes. Every FIT file is recorded in fit_files as
-    imported, skipped or failed with its reason; exit 0 when every file was handled, whatever
-    its status.
+    Never pushes. .fit, .fit.gz and .zip files are read; folders are searched at any depth. A
+    Strava archive (export_NNNN.zip or its folder, with activities.csv) gives names, shoes and
+    GPX/TCX runs; a Garmin export (with DI_CONNECT/) gives its FIT files with names and shoes.
+    Every FIT file is recorded in fit_files as imported, skipped or failed with its reason;
+    exit 0 when every file was handled, whatever its status, 1 when an export's
+    activities.csv cannot be read (the other paths are imported).
     """
     db, cfg = obj.db, obj.config
     now = datetime.now(UTC)
@@ -38,16 +40,21 @@ def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
     changed: set[str] = set()
     problems: list[tuple[str, str]] = []
     lines: list[str] = []
+    fatal: list[str] = []
     if exports:
         from ..ingest.exports import import_garmin_export, import_strava_archive
         from ..sources.exports import STRAVA, kind_of, open_archive
 
         for path in exports:
-            with open_archive(path) as archive:
-                if kind_of(archive) == STRAVA:
-                    done = import_strava_archive(db, cfg, archive, now=now, progress=_bar)
-                else:
-                    done = import_garmin_export(db, cfg, path, archive, now=now, progress=_bar)
+            try:
+                with open_archive(path) as archive:
+                    if kind_of(archive) == STRAVA:
+                        done = import_strava_archive(db, cfg, archive, now=now, progress=_bar)
+                    else:
+                        done = import_garmin_export(db, cfg, path, archive, now=now, progress=_bar)
+            except CalfsyncError as exc:  # this export cannot be read: the other paths can
+                fatal.append(str(exc))
+                continue
             changed |= done.changed_dates
             problems += (done.fit.problems if done.fit else []) + done.problems
             lines.append(done.line())
@@ -68,7 +75,10 @@ def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
     alerts = evaluate_pending(db, cfg, now, mode="import", extra_dates=changed)
     for line in lines[:-1]:
         click.echo(line)
-    click.echo(f"{lines[-1]}; alerts recorded: {len(alerts)} (import never pushes)")
+    if lines:
+        click.echo(f"{lines[-1]}; alerts recorded: {len(alerts)} (import never pushes)")
+    if fatal:
+        raise CalfsyncError("\n".join(fatal))
 
 
 def _split_exports(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
