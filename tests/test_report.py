@@ -201,3 +201,11 @@ def test_the_readme_report_snippet_is_a_valid_config() -> None:
     (block,) = re.findall(r"```toml\n(.*?)```", section, re.S)
     cfg = validate(tomllib.loads(block))
     assert cfg.report.path == "/srv/calfsync-report/index.html" and cfg.report.weeks == 26
+
+
+def test_a_fresh_database_gets_a_page_that_says_so(tmp_path: Path) -> None:
+    cfg = make_cfg(database={"path": str(tmp_path / "c.db")})
+    page = render(read_report(open_db(tmp_path / "c.db"), cfg, NOW, 26))
+    assert "26 weeks from" in page and ": no runs; 0 alert(s)" in page
+    assert "No runs in these weeks." in page and "No alerts in these weeks." in page
+    assert "No shoes recorded." in page and "No soreness reported" in page

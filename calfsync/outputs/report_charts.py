@@ -47,9 +47,14 @@ def weekly_chart(data: ReportData) -> str:
     busiest = max(weeks, key=lambda w: w.distance_m)
     label = (
         f"Weekly distance and climb over the {len(weeks)} weeks from "
-        f"{data.first_day.isoformat()} to {data.last_day.isoformat()}: the longest week "
-        f"{km(busiest.distance_m)} (week of {busiest.start.isoformat()}), this week "
-        f"{km(weeks[-1].distance_m)}; {alerts} alert(s) marked on their weeks."
+        f"{data.first_day.isoformat()} to {data.last_day.isoformat()}: "
+        + (
+            f"the longest week {km(busiest.distance_m)} (week of {busiest.start.isoformat()}), "
+            f"this week {km(weeks[-1].distance_m)}"
+            if busiest.distance_m > 0
+            else "no runs"
+        )
+        + f"; {alerts} alert(s) marked on their weeks."
     )
     parts = [svg_open(WIDTH, frame.height, label, "weekly")]
     parts += frame.grid(km_ticks, "km")
