@@ -22,7 +22,8 @@ from test_architecture import MODULES, imports_of
 from calfsync import sync
 from calfsync.cli import cli, main
 from calfsync.config import validate
-from calfsync.outputs.report import render
+from calfsync.errors import CalfsyncError
+from calfsync.outputs.report import render, write_report
 from calfsync.outputs.report_data import read_report
 from calfsync.store.db import open_db
 from calfsync.store.gear import add_shoe
@@ -140,6 +141,22 @@ def test_a_missing_report_folder_is_an_error_naming_the_fix(
     err = capsys.readouterr().err
     assert exit_.value.code == 1 and f"the folder {target.parent} does not exist" in err
     assert "[report] path" in err and not (tmp_path / "no").exists()
+    # the daemon's step records the same message for status; the other steps carry on
+    cfg = validate({"database": {"path": str(tmp_path / "c.db")}, "report": {"path": str(target)}})
+    db = open_db(cfg.db_path)
+    nightly = sync.run_steps(db, cfg, NOW, sync.JOBS["nightly"])
+    assert "nightly" in nightly.reports and "does not exist" in nightly.errors["report"]
+    state = "SELECT value FROM state WHERE key = 'cycle.report.last_error'"
+    assert "[report] path" in db.execute(state).fetchone()[0]
+
+
+def test_a_report_path_that_is_a_folder_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    db, cfg = _history(tmp_path)
+    folder = tmp_path / "site"
+    folder.mkdir()
+    with pytest.raises(CalfsyncError, match=r"it is a folder\. Set \[report\] path") as err:
+        write_report(db, cfg, NOW, folder)
+    assert str(folder / "index.html") in str(err.value) and not list(folder.iterdir())
 
 
 def _fit_config(tmp_path: Path, report_path: Path | None):

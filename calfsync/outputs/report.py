@@ -61,6 +61,11 @@ def write_report(
     create folders somewhere)."""
     html = render(read_report(db, cfg, now, weeks or cfg.report.weeks))
     folder = path.parent
+    if path.is_dir():
+        raise CalfsyncError(
+            f"cannot write the report page {path}: it is a folder. Set [report] path to a "
+            f"file name in it, such as {path / PAGE_NAME}."
+        )
     if not folder.is_dir():
         raise CalfsyncError(
             f"cannot write the report page {path}: the folder {folder} does not exist. "
