@@ -189,7 +189,7 @@ def soreness_chart(data: ReportData) -> str:
             circle(
                 frame.x(k) + frame.slot / 2,
                 frame.y(report.level),
-                4,
+                6,
                 _sore_class(report),
                 f"{report.local_date}: {report.level}/10",
             )
