@@ -49,6 +49,7 @@ class Browser:
             CHROMIUM or "chromium",
             "--headless",
             "--disable-gpu",
+            "--disable-dev-shm-usage",  # a container's /dev/shm is often too small
             "--no-first-run",
             "--no-default-browser-check",
             "--remote-debugging-address=127.0.0.1",
