@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import random
 import signal
 import statistics
@@ -126,7 +127,7 @@ def daemon_idle(folder: Path, scan_s: int, window_s: float) -> tuple[float, floa
         proc = subprocess.Popen([*CALFSYNC, "--config", str(path), "run"], stdout=log, stderr=log)
     try:
         db = folder / "calfsync.db"
-        first = "SELECT value FROM state WHERE key = 'cycle.fit.last_ok'"
+        first = "SELECT COUNT(*) FROM state WHERE key = 'cycle.fit.last_ok'"
         deadline = time.monotonic() + 120
         while not count(db, first) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -146,22 +147,27 @@ def main() -> None:
     parser.add_argument("--years", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--repeat", type=int, default=40, help="idle scans timed per size")
     parser.add_argument("--no-daemon", action="store_true", help="time the scans only")
+    parser.add_argument("--keep", help="build the inboxes in this folder and reuse them")
     args = parser.parse_args()
     scan_s, window = (5, 120.0) if args.quick else (60, 600.0)
     with tempfile.TemporaryDirectory(prefix="calfsync-scan-") as tmp:
+        base = Path(args.keep or tmp)
         results = {}
         for years in args.years:
-            folder = Path(tmp) / f"y{years}"
-            started = time.perf_counter()
-            files = build_inbox(folder / "inbox", years)
-            cfg = config(folder, workers=2)
-            db = open_db(cfg.db_path)
-            summary = scan_inboxes(db, cfg)
-            db.close()
-            print(
-                f"{years:2d} years: {files} inbox files, imported in "
-                f"{time.perf_counter() - started:.0f} s ({summary.line()})"
-            )
+            folder = base / f"y{years}"
+            if (folder / "calfsync.db").exists():  # built by an earlier --keep run
+                files = sum(len(f) for _, _, f in os.walk(folder / "inbox"))
+            else:
+                started = time.perf_counter()
+                files = build_inbox(folder / "inbox", years)
+                cfg = config(folder, workers=2)
+                db = open_db(cfg.db_path)
+                summary = scan_inboxes(db, cfg)
+                db.close()
+                print(
+                    f"{years:2d} years: {files} inbox files, imported in "
+                    f"{time.perf_counter() - started:.0f} s ({summary.line()})"
+                )
             results[years] = (files, scans(folder, args.repeat))
         print("\n| years | inbox files | cold scan (no cache), median / best | idle daemon scan |")
         print("|---|---|---|---|")
@@ -177,7 +183,7 @@ def main() -> None:
         )
         if args.no_daemon:
             return
-        big = Path(tmp) / f"y{max(results)}"
+        big = base / f"y{max(results)}"
         rss0, rss1, cpu, jobs = daemon_idle(big, scan_s, window)
         per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
         print(

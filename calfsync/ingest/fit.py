@@ -280,7 +280,7 @@ def _run(
     try:
         for file in progress(files) if progress else files:  # type: ignore[arg-type]
             if isinstance(file, Candidate):
-                importer.add_file(file.path, file.key)
+                importer.add_file(Path(file.path), file.key)
             else:
                 importer.add_file(file)
     finally:
@@ -331,8 +331,8 @@ def scan_inboxes(
     Which files are looked at is :class:`InboxCache`'s decision: ``cache`` (the daemon keeps one
     across scans, see :func:`keep_scan_cache`) lists only folders whose mtime moved, and re-checks
     pending files, the watcher's hints and a fixed share of the rest; without one, every file is
-    looked at (``calfsync sync``). Each file looked at costs a ``stat`` and one ``seen_paths``
-    lookup: the table is never loaded whole.
+    looked at (``calfsync sync``). Each file looked at costs a ``stat`` and a ``seen_paths``
+    lookup (a few hundred a query): the table is never loaded whole.
 
     A file still changing (see :func:`has_settled`: ``[fit] settle_seconds`` against
     ``wall_clock_s``, default the system clock) is not read at all, leaving no ``fit_files`` or
@@ -351,20 +351,21 @@ def scan_inboxes(
         else:
             log.warning("FIT inbox %s does not exist or is not a folder; skipped", inbox)
     walk = cache.walk(inboxes)
+    seen = seen_as(db, [c.key for c in walk.candidates])
     waiting = 0
     files: list[Candidate] = []
     for candidate in walk.candidates:
         try:
-            stat = candidate.path.stat()
+            stat = os.stat(candidate.path)
         except OSError:
             cache.keep_pending(candidate, False)  # gone (or a dangling link): nothing to read
             continue
-        if seen_as(db, candidate.key) == (stat.st_size, stat.st_mtime_ns):
+        if seen.get(candidate.key) == (stat.st_size, stat.st_mtime_ns):
             cache.keep_pending(candidate, False)
             continue
         # Pending until a later scan finds it recorded: read now, or still changing.
         cache.keep_pending(candidate, True)
-        if has_settled(candidate.path, stat, clock_s, cfg.fit.settle_seconds):
+        if has_settled(Path(candidate.path), stat, clock_s, cfg.fit.settle_seconds):
             files.append(candidate)
         else:
             waiting += 1

@@ -110,13 +110,17 @@ def seen_paths(db: sqlite_utils.Database) -> dict[str, tuple[int, int]]:
     return {path: (size_bytes, mtime_ns) for path, size_bytes, mtime_ns in rows}
 
 
-def seen_as(db: sqlite_utils.Database, path: str) -> tuple[int, int] | None:
-    """The (size in bytes, mtime in ns) the file at ``path`` had when it was handled, or None:
-    one primary-key lookup, for a scan that looks at a few files (not the whole table)."""
-    row = db.execute(
-        "SELECT size_bytes, mtime_ns FROM seen_paths WHERE path = ?", [path]
-    ).fetchone()
-    return (row[0], row[1]) if row is not None else None
+def seen_as(db: sqlite_utils.Database, paths: list[str]) -> dict[str, tuple[int, int]]:
+    """The (size in bytes, mtime in ns) each of ``paths`` had when it was handled (paths never
+    handled are left out): primary-key lookups, a few hundred per query, for a scan that looks
+    at some files, not the whole table."""
+    seen: dict[str, tuple[int, int]] = {}
+    for i in range(0, len(paths), 500):
+        chunk = paths[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT path, size_bytes, mtime_ns FROM seen_paths WHERE path IN ({marks})"
+        seen.update((path, (size, mtime)) for path, size, mtime in db.execute(sql, chunk))
+    return seen
 
 
 def mark_seen(

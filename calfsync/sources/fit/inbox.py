@@ -61,9 +61,10 @@ class _Folder:
 
 @dataclass
 class Candidate:
-    """A file that may be new or changed: its path, and the key it is recorded under."""
+    """A file that may be new or changed: its path, and the key it is recorded under (text, not
+    :class:`Path`: hundreds are made per scan, most of them only to be ``stat``-ed)."""
 
-    path: Path
+    path: str
     key: str
 
 
@@ -86,7 +87,7 @@ class InboxCache:
 
     def __init__(self, verify_per_scan: int = VERIFY_PER_SCAN) -> None:
         self._folders: dict[str, _Folder] = {}
-        self._pending: dict[str, Path] = {}  # key -> path, not yet recorded as read
+        self._pending: dict[str, str] = {}  # key -> path, not yet recorded as read
         self._hints: set[str] = set()  # paths named by the watcher
         self._verify_all = False
         self._cursor = (0, 0)  # (folder number, file number) of the rotation
@@ -240,4 +241,4 @@ def _list(folder: str, stamp: tuple[int, int] | None) -> _Folder:
 def _candidate(folder: str, name: str, is_link: bool) -> Candidate:
     path = os.path.join(folder, name)
     real = os.path.realpath(path) if is_link else path
-    return Candidate(Path(path), display_path(real))
+    return Candidate(path, display_path(real))
