@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -226,3 +227,16 @@ def test_a_fresh_database_gets_a_page_that_says_so(tmp_path: Path) -> None:
     assert "26 weeks from" in page and ": no runs; 0 alert(s)" in page
     assert "No runs in these weeks." in page and "No alerts in these weeks." in page
     assert "No shoes recorded." in page and "No soreness reported" in page
+
+
+def test_the_page_is_read_while_the_daemon_writes_and_leaves_no_transaction(
+    tmp_path: Path,
+) -> None:
+    db, cfg = _history(tmp_path)
+    writer = sqlite3.connect(tmp_path / "c.db")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO soreness(local_date, level) VALUES ('2025-05-20', 9)")
+    assert [s.level for s in read_report(db, cfg, NOW, 26).soreness] == [4]  # no wait
+    assert not db.conn.in_transaction  # a later write of this connection is not held up
+    writer.commit()
+    assert [s.level for s in read_report(db, cfg, NOW, 26).soreness] == [4, 9]

@@ -7,6 +7,8 @@ years of history costs about what a page over one year does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -106,8 +108,28 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@contextmanager
+def snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """One consistent view of the database for the page's several queries: a read transaction
+    (in WAL mode it never blocks the daemon's writer), so a run and its alert written between
+    two queries are both on the page or both not yet. Inside a caller's transaction, that one."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.conn.execute("ROLLBACK")  # it only read
+
+
 def read_report(db: sqlite_utils.Database, cfg: Config, now: datetime, weeks: int) -> ReportData:
     """The page's data: the ``weeks`` local weeks ending with the one holding ``now``."""
+    with snapshot(db):
+        return _read(db, cfg, now, weeks)
+
+
+def _read(db: sqlite_utils.Database, cfg: Config, now: datetime, weeks: int) -> ReportData:
     today = now.astimezone(cfg.timezone).date()
     first = week_start(today) - timedelta(days=7 * (weeks - 1))
     shown = [Week(first + timedelta(days=7 * k)) for k in range(weeks)]
