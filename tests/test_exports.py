@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -384,3 +386,27 @@ def test_a_larger_archive_is_read_by_worker_processes_in_csv_order(
     acts = by_strava_id(db)
     assert [acts[700 + i]["name"] for i in range(30)] == [f"Run {i}" for i in range(30)]
     assert all(a["distance_m"] == pytest.approx(2000, rel=0.01) for a in acts.values())
+
+
+def test_fit_only_work_loads_no_export_reader(tmp_path: Path) -> None:
+    """The daemon and a FIT import never load gpxpy or the archive readers (issue 12: they
+    are needed by `calfsync import` of an export only)."""
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    (tmp_path / "a.fit").write_bytes(fit_run(at(2026, 4, 2, 6)))
+    script = (
+        "import sys\n"
+        "import calfsync.daemon\n"
+        "from calfsync.cli import main\n"
+        "try:\n"
+        f"    main(['--config', {str(_write_config(tmp_path))!r}, 'import', "
+        f"{str(tmp_path / 'a.fit')!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('gpxpy', 'calfsync.sources.exports',"
+        " 'calfsync.ingest.exports'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "imported 1" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"
