@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_db_upgrade import load_release
 
-from calfsync.model import Activity
+from calfsync.model import Activity, parse_utc
 from calfsync.store.activities import (
     correct_activity,
     mark_gone_from_strava,
@@ -100,6 +100,29 @@ def run(k: int, day: int, km: int, *, source: str = "fit", **kw: Any) -> Activit
     )
 
 
+def other_recording(row: dict[str, Any], kind: str, factor: float) -> Activity:
+    """Stored ``row`` as another source saw it (``merge``: Strava for a FIT row and back, 30 s
+    and ``factor`` of the distance away) or as a second device recorded it (``twice``: a
+    minute later, ``factor`` of the distance and time)."""
+    strava = kind == "merge" and row["strava_id"] is None
+    strava_id = 900 + len(row["id"]) + int(row["distance_m"]) % 97 if strava else None
+    device = "8" if kind == "twice" else "9"
+    moving = (row["moving_time_s"] or 0.0) * (factor if kind == "twice" else 1.0)
+    return Activity(
+        id=f"strava:{strava_id}" if strava else f"fit:{device}:{row['id']}",
+        source="strava" if strava else "fit",
+        start_time=parse_utc(row["start_time"]) + timedelta(seconds=30 if strava else 60),
+        utc_offset_s=row["utc_offset_s"],
+        sport=row["sport"],
+        distance_m=row["distance_m"] * factor,
+        moving_time_s=moving,
+        elapsed_time_s=moving * 1.03,
+        ascent_m=row["ascent_m"],
+        gear_id="g2",
+        strava_id=strava_id,
+    )
+
+
 ops = st.lists(
     st.one_of(
         # a run saved (or saved again with other values: an update, maybe to another week)
@@ -114,10 +137,10 @@ ops = st.lists(
             st.booleans(),  # a ride saved as a run: suspect
             st.sampled_from([None, 0.0, 55.5]),  # climb (None: unknown)
         ),
-        # the same run from the other source: merged into one row
-        st.tuples(st.just("merge"), st.integers(0, 5), st.integers(0, 20), st.integers(3, 25)),
-        # a second recording of the same run on another device: one row, the fuller wins
-        st.tuples(st.just("twice"), st.integers(0, 5), st.integers(0, 20), st.integers(3, 25)),
+        # a stored activity again from the other source: merged into its row
+        st.tuples(st.just("merge"), st.integers(0, 5), st.sampled_from([0.98, 1.03])),
+        # a stored run recorded on another device too: one row, the fuller recording's measures
+        st.tuples(st.just("twice"), st.integers(0, 5), st.sampled_from([0.8, 1.3])),
         st.tuples(st.just("gone"), st.integers(0, 5)),  # deleted on Strava
         st.tuples(st.just("confirm"), st.integers(0, 5)),
         st.tuples(st.just("sport"), st.integers(0, 5), st.sampled_from(["walking", "running"])),
@@ -145,12 +168,9 @@ def apply(db: Any, op: tuple) -> None:
         )
         save_activities(db, [act], now=NOW)
     elif kind in ("merge", "twice"):
-        _, _, day, km = op
-        other = run(k, day, km, source="strava" if kind == "merge" else "fit", gear_id="g2")
-        if kind == "twice":  # another device: another id, a minute later
-            other.id = f"fit:8:{k}"
-            other.start_time += timedelta(minutes=1)
-        save_activities(db, [other], now=NOW)
+        rows = list(db.query("SELECT * FROM activities WHERE deleted = 0 ORDER BY id"))
+        if rows:
+            save_activities(db, [other_recording(rows[k % len(rows)], kind, op[2])], now=NOW)
     elif kind == "gone":
         mark_gone_from_strava(db, 500 + k, NOW)
     elif kind == "confirm":
@@ -171,12 +191,20 @@ def apply(db: Any, op: tuple) -> None:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated database with two shoes, copied for each example (migrating one per example
-    was most of the test's time)."""
+    """A migrated database with two shoes and four runs, copied for each example (migrating
+    one per example was most of the test's time)."""
     path = tmp_path_factory.mktemp("views") / "template.db"
     db = open_db(path)
     with write_tx(db):
         db["gear"].insert_all([{"id": "g1", "name": "one"}, {"id": "g2", "name": "two"}])
+    # runs for the operations to meet: FIT and Strava, shod, and one suspect (a ride saved)
+    base = [
+        run(0, 0, 10),
+        run(1, 3, 12, source="strava", gear_id="g1"),
+        run(2, 8, 8, moving_time_s=8 * 80.0),
+        run(3, 15, 21, gear_id="g2"),
+    ]
+    save_activities(db, base, now=NOW)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return path
