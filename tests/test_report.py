@@ -240,3 +240,24 @@ def test_the_page_is_read_while_the_daemon_writes_and_leaves_no_transaction(
     assert not db.conn.in_transaction  # a later write of this connection is not held up
     writer.commit()
     assert [s.level for s in read_report(db, cfg, NOW, 26).soreness] == [9, 4]  # by date
+
+
+def test_the_real_daemon_writes_the_page_when_a_run_lands(tmp_path: Path) -> None:
+    from daemon_support import Daemon, daemon_config, drop_file, fit_run, wait_until, write_config
+
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "index.html"
+    inbox = tmp_path / "inbox"
+    extra = f'[report]\npath = "{page}"\nweeks = 8\n'
+    config = write_config(tmp_path / "c.toml", daemon_config(tmp_path, inbox=inbox, extra=extra))
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_log("daemon started", timeout=30)
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+        drop_file(inbox, "run.fit", fit_run(start, 12.3))
+        wait_until(lambda: page.exists() and "12.3 km" in page.read_text(), 30, "the page")
+        assert page.read_text().count("<title>Week of ") == 8
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+    assert sorted(p.name for p in site.iterdir()) == ["index.html"]
