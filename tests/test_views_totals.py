@@ -260,3 +260,22 @@ def test_upgrade_fills_the_totals_from_the_stored_runs(tmp_path: Path):
     # and the triggers work on it: one more run
     save_activities(db, [run(3, 1, 8)], now=NOW)
     assert_views_equal_full_aggregate(db)
+
+
+def test_totals_are_written_in_the_runs_transaction(tmp_path: Path):
+    """A save rolled back takes its totals with it; another connection never sees a run
+    without its totals (the WAL snapshot holds both or neither)."""
+    db = open_db(tmp_path / "t.db")
+    save_activities(db, [run(0, 0, 10, gear_id="g1")], now=NOW)
+    with pytest.raises(RuntimeError), write_tx(db):
+        save_activities(db, [run(1, 1, 12, gear_id="g1"), run(2, 9, 7)], now=NOW)
+        raise RuntimeError("killed before the commit")
+    assert [w["runs"] for w in db.query("SELECT * FROM weekly_load")] == [1]
+    assert list(db.query("SELECT gear_id, runs FROM shoe_totals")) == [{"gear_id": "g1", "runs": 1}]
+    reader = sqlite3.connect(tmp_path / "t.db")
+    with write_tx(db):
+        save_activities(db, [run(1, 1, 12, gear_id="g1")], now=NOW)
+        assert reader.execute("SELECT runs FROM weekly_load").fetchall() == [(1,)]
+    assert reader.execute("SELECT runs FROM weekly_load").fetchall() == [(2,)]
+    reader.close()
+    assert_views_equal_full_aggregate(db)
