@@ -246,7 +246,8 @@ def main() -> None:
             print(
                 f"  archive import: {r['seconds']:7.1f} s "
                 f"({r['seconds'] * 1000 / count:.0f} ms/run), "
-                f"peak RSS {r['main_kib'] / 1024:.1f} MiB, {r['rows']} rows; {r['line']}"
+                f"peak RSS {r['main_kib'] / 1024:.1f} MiB (largest worker "
+                f"{r['worker_kib'] / 1024:.1f} MiB), {r['rows']} rows; {r['line']}"
             )
             if count == args.runs:
                 folder = root / f"fit_{count}"

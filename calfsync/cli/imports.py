@@ -5,7 +5,7 @@ progress bar on a terminal and what failed listed."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -98,10 +98,14 @@ def _split_exports(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
     return exports, plain
 
 
-def _bar(items: list[T]) -> Iterator[T]:
-    """The items, with a bar on stderr while they are imported when stderr is a terminal."""
-    if not items or not sys.stderr.isatty():
+def _bar(items: Iterable[T], length: int | None = None) -> Iterator[T]:
+    """The items, with a bar on stderr while they are imported when stderr is a terminal
+    (``length``: how many, when ``items`` is no list)."""
+    total = len(items) if length is None and isinstance(items, list) else length
+    if not total or not sys.stderr.isatty():
         yield from items
         return
-    with click.progressbar(items, label="Importing", file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(
+        items, length=total, label="Importing", file=sys.stderr, show_pos=True
+    ) as bar:
         yield from bar

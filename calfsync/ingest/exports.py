@@ -50,14 +50,15 @@ from ..store.db import is_database_problem, write_tx
 from ..store.fit_files import FitFile, is_recorded, save_fit_file
 from ..store.gear import save_gear
 from .exports_pool import read_rows
-from .fit import ImportSummary, import_paths
+from .fit import ImportSummary, Progress, import_paths
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 32
 MATCH_WINDOW_S = 60  # a Garmin summary names the FIT activity starting within a minute of it
 T = TypeVar("T")
-Progress = Callable[[list[T]], Iterable[T]]
+# Wraps the rows in an iterable over them, given their count: the import command's progress bar.
+RowProgress = Callable[[Iterable[T], int], Iterable[T]]
 
 
 @dataclass
@@ -140,7 +141,7 @@ def import_strava_archive(
     archive: Archive,
     *,
     now: datetime | None = None,
-    progress: Progress | None = None,
+    progress: RowProgress | None = None,
 ) -> ExportSummary:
     """Import a Strava archive (see the module docstring). Raises :class:`CalfsyncError` when
     ``activities.csv`` cannot be placed (a column no name finds, dates that contradict)."""
@@ -149,19 +150,20 @@ def import_strava_archive(
     summary = ExportSummary("strava", archive.display)
     try:
         csv_file = read_activities_csv(archive.read("activities.csv"))
+        dates = [r.date for r in csv_file.rows()]  # one small record a row, for the count
         first = day_first(
-            (r.date for r in csv_file.rows if r.date is not None),
-            csv_file.language not in MONTH_FIRST_LANGUAGES,
+            (d for d in dates if d is not None), csv_file.language not in MONTH_FIRST_LANGUAGES
         )
+        count = len(dates)
+        del dates
     except (ColumnMissing, DateProblem, MemberMissing, MemberUnreadable) as exc:
         raise CalfsyncError(f"{archive.label('activities.csv')}: {exc}") from exc
     shoes = _Shoes(db, _shoe_details(archive, summary))
     batch: list[RowActivities] = []
-    rows = csv_file.rows
     workers = cfg.fit.workers if cfg.fit.workers > 0 else (os.cpu_count() or 1)
-    ordered = progress(rows) if progress else rows
+    rows = progress(csv_file.rows(), count) if progress else csv_file.rows()
     tz_name = cfg.athlete.timezone or "UTC"
-    for item in read_rows(archive, rows, ordered, first, tz_name, workers):
+    for item in read_rows(archive, rows, count, first, tz_name, workers):
         batch.append(item)
         if len(batch) >= BATCH_ROWS:
             _save_rows(db, batch, shoes, summary, now)

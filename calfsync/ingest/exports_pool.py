@@ -49,15 +49,15 @@ def _read_in_worker(row: CsvRow, day_first: bool, tz_name: str) -> RowActivities
 
 def read_rows(
     archive: Archive,
-    rows: list[CsvRow],
     ordered: Iterable[CsvRow],
+    count: int,
     day_first: bool,
     tz_name: str,
     workers: int,
 ) -> Iterator[RowActivities]:
-    """The activities of ``ordered`` (``rows`` as the caller iterates them, e.g. behind a
-    progress bar), in that order, read by ``workers`` processes."""
-    if workers <= 1 or len(rows) < MIN_ROWS_FOR_POOL:
+    """The activities of the ``count`` rows of ``ordered``, in that order, read by
+    ``workers`` processes."""
+    if workers <= 1 or count < MIN_ROWS_FOR_POOL:
         for row in ordered:
             yield _read(archive, row, day_first, tz_name)
         return

@@ -177,10 +177,39 @@ class CsvRow:
 
 @dataclass
 class CsvFile:
-    """The rows of ``activities.csv`` and what the header said."""
+    """``activities.csv``: what the header said, and its rows read on demand (:meth:`rows`
+    parses the text again each time, so no more than one row is held however long it is)."""
 
     language: str
-    rows: list[CsvRow] = field(default_factory=list)
+    columns: dict[str, int]
+    header_len: int
+    text: str = field(repr=False)
+
+    def rows(self) -> Iterator[CsvRow]:
+        """The rows in file order; a row that cannot be read keeps its line number and the
+        reason (``problem``), so one bad row stops nothing else."""
+        reader = csv.reader(io.StringIO(self.text, newline=""))
+        next(reader, None)
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                yield self._row(reader.line_num, cells)
+
+    def _row(self, line: int, cells: list[str]) -> CsvRow:
+        fields = {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
+        row = CsvRow(line, fields)
+        date_text = row.get("date")
+        if len(cells) <= max(self.columns.values()):
+            row.problem = (
+                f"line {line} of activities.csv has {len(cells)} cells, not {self.header_len}"
+            )
+        elif date_text is None:
+            row.problem = f"line {line} of activities.csv has no activity date"
+        else:
+            try:
+                row.date = split_date(date_text)
+            except DateProblem as exc:
+                row.problem = f"line {line} of activities.csv: {exc}"
+        return row
 
 
 def _normal(name: str) -> str:
@@ -229,34 +258,15 @@ def place_columns(header: list[str]) -> tuple[str, dict[str, int]]:
 
 
 def read_activities_csv(data: bytes) -> CsvFile:
-    """Read ``activities.csv`` (UTF-8, with or without a byte order mark). Raises
-    :class:`ColumnMissing` for a header that cannot be placed; a row that cannot be read
-    keeps its line number and the reason (``problem``), so one bad row stops nothing else."""
+    """Read the header of ``activities.csv`` (UTF-8, with or without a byte order mark); its
+    rows come from :meth:`CsvFile.rows`. Raises :class:`ColumnMissing` for a header that
+    cannot be placed."""
     text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    header = next(csv.reader(io.StringIO(text, newline="")), None)
     if not header:
         raise ColumnMissing("activities.csv is empty: no header line")
     language, columns = place_columns(header)
-    out = CsvFile(language)
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        line = reader.line_num
-        fields = {k: (cells[i] if i < len(cells) else None) for k, i in columns.items()}
-        row = CsvRow(line, fields)
-        date_text = row.get("date")
-        if len(cells) < len(header) and len(cells) <= max(columns.values()):
-            row.problem = f"line {line} of activities.csv has {len(cells)} cells, not {len(header)}"
-        elif date_text is None:
-            row.problem = f"line {line} of activities.csv has no activity date"
-        else:
-            try:
-                row.date = split_date(date_text)
-            except DateProblem as exc:
-                row.problem = f"line {line} of activities.csv: {exc}"
-        out.rows.append(row)
-    return out
+    return CsvFile(language, columns, len(header), text)
 
 
 def read_shoes_csv(data: bytes) -> dict[str, dict[str, str | None]]:
@@ -279,8 +289,3 @@ def read_shoes_csv(data: bytes) -> dict[str, dict[str, str | None]]:
         if values["name"]:
             shoes[values["name"].casefold()] = values
     return shoes
-
-
-def iter_rows(csv_file: CsvFile) -> Iterator[CsvRow]:
-    """The rows in file order."""
-    yield from csv_file.rows
