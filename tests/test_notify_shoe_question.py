@@ -15,7 +15,7 @@ from fakes.telegram import FakeTelegram
 from notify_support import NOW, add_run, add_weeks, make_config
 
 from calfsync import sync
-from calfsync.notify import ntfy, replies, shoe_ask
+from calfsync.notify import attachments, ntfy, policy, replies, shoe_ask
 from calfsync.store.activities import mark_dirty
 from calfsync.store.db import open_db, write_tx
 
@@ -166,3 +166,15 @@ def test_other_channels_name_the_command_to_type(db: Any) -> None:
         assert "`calfsync shoes assign fresh SHOE`" in msg["text"]
         assert "m1 (Old trainer), m2 (New racer)" in msg["text"] and "m3" not in msg["text"]
         assert msg["disable_notification"] is True  # a quiet push
+
+
+def test_a_long_alert_is_shortened_so_the_question_fits(db: Any) -> None:
+    fresh_run(db)
+    cfg = make_config([], digest="off")
+    alert = {"rule": "S1", "severity": "large", "title": "S1: t", "body": "y" * 990}
+    alert |= {"episode_key": "S1:x", "local_date": "2026-06-10", "values": "{}"}
+    message = policy.compose([alert], {}, dedupe_key="k", created_at=NOW)
+    attachments.dress(db, cfg, {"type": "pushover"}, [alert], message, NOW)
+    assert len(message.title) + len(message.body) <= policy.MAX_PUSH_CHARS  # Pushover cuts
+    assert message.body.endswith("G1, G2 and SW1 count a run once its shoe is known.")
+    assert "`calfsync shoes assign fresh SHOE`" in message.body and "y…\n\n" in message.body

@@ -82,8 +82,10 @@ def _ask_shoe(
     text = shoe_question.question_text(question, buttons)
     if rules == {shoe_question.SHOE_RULE}:
         message.body = text  # the quiet question alone: worded for this channel
-    else:
-        message.body = f"{message.body}\n\n{text}"
+    else:  # the alert's text shortened if need be: the question must fit (Pushover cuts)
+        room = policy.MAX_PUSH_CHARS - len(message.title) - len(text) - 2
+        body = message.body if len(message.body) <= room else message.body[: room - 1] + "…"
+        message.body = f"{body}\n\n{text}"
     message.shoe_question = question
 
 
