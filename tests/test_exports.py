@@ -141,6 +141,16 @@ def test_a_shoe_already_stored_is_matched_by_name(tmp_path: Path) -> None:
     import_archive(db, cfg, tmp_path / "e.zip")
     assert by_strava_id(db)[1]["gear_id"] == "g42"
     assert db.execute("SELECT COUNT(*) FROM gear").fetchone()[0] == 1
+    # Two names that make the same id stay two shoes.
+    rows = [
+        strava_row(2, "Apr 2, 2026, 6:00:00 AM", "Run", gear="Ghost 15"),
+        strava_row(3, "Apr 3, 2026, 6:00:00 AM", "Run", gear="ghost-15"),
+    ]
+    (tmp_path / "f.zip").write_bytes(strava_archive(rows, {}, shoes=None))
+    import_archive(db, cfg, tmp_path / "f.zip")
+    acts = by_strava_id(db)
+    names = dict(db.execute("SELECT id, name FROM gear").fetchall())
+    assert (names[acts[2]["gear_id"]], names[acts[3]["gear_id"]]) == ("Ghost 15", "ghost-15")
 
 
 def test_a_german_archive_reads_day_first_dates_and_repeated_columns(tmp_path: Path) -> None:

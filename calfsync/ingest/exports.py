@@ -20,6 +20,7 @@ A shoe named by an export is the stored shoe of that name (case-insensitive), el
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -119,6 +120,9 @@ class _Shoes:
         if found:
             self.known[key] = found[0]
             return found[0]
+        if self.db.execute("SELECT 1 FROM gear WHERE id = ?", [new_id]).fetchone():
+            # another name made the same id ("Pegasus 40" and "pegasus-40"): keep both shoes
+            new_id = f"{new_id}-{hashlib.sha256(key.encode()).hexdigest()[:6]}"
         extra = self.details.get(key, {})
         row = {"id": new_id, "name": name.strip(), "source": "export"}
         row.update({k: extra[k] for k in ("brand", "model", "retired") if extra.get(k)})
