@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/views.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/chart.py
 	$(BIN)/python bench/strava.py
 	$(BIN)/python bench/daemon.py --quick
 	$(BIN)/python bench/mqtt.py --trials 1 --idle 10
