@@ -174,7 +174,7 @@ def _put_with_file(
         }
     )
     if body.get("tags"):
-        headers["X-Tags"] = header_text(",".join(body["tags"]))
+        headers["X-Tags"] = ",".join(header_text(tag) for tag in body["tags"])  # ntfy splits first
     if body.get("click"):
         headers["X-Click"] = body["click"]
     if body.get("actions"):
