@@ -55,7 +55,7 @@ from .store.db import (
     write_tx,
 )
 from .store.gear import assign_gear_by_date
-from .store.history import load_history
+from .store.history import load_window
 from .store.state import set_state
 
 log = logging.getLogger(__name__)
@@ -247,8 +247,9 @@ def evaluate_dates(
     """Re-judge every day that data changed on ``dates`` can affect; store the new alerts.
 
     Rules look back only, so the affected days are the earliest changed date and every later
-    day with a run or a soreness report. Shoes from ``shoes add --from`` are first given to the
-    changed dates' runs. ``mode`` sets the new alerts' ``pushed`` state (see
+    day with a run or a soreness report; the history is read from the rules' reach before it
+    on (:func:`calfsync.rules.engine.judge_from`), not whole. Shoes from ``shoes add --from``
+    are first given to the changed dates' runs. ``mode`` sets the new alerts' ``pushed`` state (see
     :func:`calfsync.store.alerts.push_state`); nothing is queued here. Returns the ids of the
     new alerts, in order.
     """
@@ -258,13 +259,10 @@ def evaluate_dates(
         return []
     with write_tx(db):
         dates = set(dates) | assign_gear_by_date(db, dates)
-        history = load_history(db, cfg)
-        start = min(day_of(d) for d in dates)
-        findings = engine.judge(
-            history,
+        findings = engine.judge_from(
+            lambda since: load_window(db, cfg, since),
             engine.rule_params(cfg),
-            engine.days_from(history, start),
-            alert_store.load_ledger(db),
+            min(day_of(d) for d in dates),
         )
         return [alert_store.record_alert(db, f, mode, now, cfg) for f in findings]
 

@@ -90,6 +90,10 @@ class Rule:
     - ``fallen_back``: ``(history, day, params) -> bool``, True when a ratio rule may fire again.
     - ``build``: ``(values, severity) -> Text``; ``trigger``: the guide's cause it matches.
     - ``summary`` and ``episode``: RULES.md's trigger and episode, for docs/rules.md.
+    - ``reach``: ``params -> days``, how far before the day it judges the rule (and its
+      ``fallen_back``) reads runs, soreness or suspect days; the engine reads that window of
+      the history, and what lies before it only through the history's summary of the past
+      (streak, last run, shoe totals). Default: the rule's ``lookback_days`` (else 0).
     """
 
     id: str
@@ -104,6 +108,7 @@ class Rule:
     basis: Basis
     enabled: bool = True
     fallen_back: Callable[..., bool] | None = None
+    reach: Callable[[Mapping[str, Any]], int] = lambda p: int(p.get("lookback_days", 0))
 
     def severity(self, name: str | None) -> Severity:
         """The named severity; an unknown one is the rule's least urgent."""

@@ -11,7 +11,7 @@ as living through them one by one. Nothing here reads or writes the database.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -89,12 +89,7 @@ class Ledger:
             k -= 1
         if RULES[f.rule].fallen_back is not None and upto:
             last = past[upto - 1][0]
-            start = h.streak_start(t)
-            if (
-                start is not None
-                and last >= start
-                and not _fallen_back_between(h, f.rule, last, t, p)
-            ):
+            if h.in_streak(last, t) and not _fallen_back_between(h, f.rule, last, t, p):
                 return None
         if alerted is not None:
             f = replace(f, episode_key=f"{f.episode_key}{ESCALATED}{f.severity}")
@@ -103,19 +98,17 @@ class Ledger:
 
 
 def _fallen_back_between(h: History, rule: str, last: int, t: int, p: dict[str, Any]) -> bool:
-    """Whether the rule's ratio fell back on some run day strictly between ``last`` and ``t``."""
+    """Whether the rule's ratio fell back on some run day strictly between ``last`` and ``t``.
+
+    In a window, the days whose check reads only the window are tried first: one that fell
+    back settles it, and the days before (and their reads before the window) are not needed."""
     check = RULES[rule].fallen_back
     assert check is not None
-    lo = bisect.bisect_right(h.days, last)
-    hi = bisect.bisect_left(h.days, t)
-    seen = None
-    for k in range(lo, hi):
-        day = h.days[k]
-        if day != seen:
-            seen = day
-            if check(h, day, p):
-                return True
-    return False
+    if h.past is not None:
+        inside = h.past.lo + RULES[rule].reach(p)
+        if inside > last + 1 and any(check(h, d, p) for d in h.run_days(inside - 1, t)):
+            return True
+    return any(check(h, d, p) for d in h.run_days(last, t))
 
 
 # -- judging ------------------------------------------------------------------------------------
@@ -156,6 +149,41 @@ def judge(
 def days_from(h: History, start: int) -> list[int]:
     """Every day from ``start`` on that has a run or a soreness report."""
     return sorted(d for d in set(h.by_day) | set(h.reports) if d >= start)
+
+
+def reach(params: dict[str, dict[str, Any]]) -> int:
+    """How many days before a day it judges an enabled rule reads (its ``Rule.reach``) or
+    looks at its own alerts (its cooldown)."""
+    return max(
+        (
+            max(r.reach(params[r.id]), int(params[r.id].get("cooldown_days", 7)))
+            for r in RULES.values()
+            if params.get(r.id, {}).get("enabled")
+        ),
+        default=0,
+    )
+
+
+def judge_from(
+    load: Callable[[int], tuple[History, Ledger]],
+    params: dict[str, dict[str, Any]],
+    start: int,
+) -> list[Finding]:
+    """Judge every day from ``start`` on, as :func:`judge` does over the whole history, reading
+    only a window of it: ``load(since)`` returns the history from day ``since`` on (what came
+    before summed up in its ``past``, or the whole history once ``since`` is before every
+    activity) and a fresh ledger. The window starts :func:`reach` days before ``start``; when a
+    read still went past it (``History.reached``: a re-arm check back to an old alert, a long
+    soreness episode), the judgement is thrown away and made again with a longer window, so
+    the result is always the whole history's."""
+    span = reach(params)
+    since = start - span
+    while True:
+        h, ledger = load(since)
+        found = judge(h, params, days_from(h, start), ledger)
+        if h.reached is None:
+            return found
+        since = min(h.reached - span, start - 2 * (start - since))
 
 
 # -- replay -------------------------------------------------------------------------------------

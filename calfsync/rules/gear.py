@@ -22,7 +22,7 @@ def g1(h: History, i: int, p: dict[str, Any]) -> Finding | None:
     Evidence grade: the guide; threshold convention.
     """
     run = h.runs[i]
-    if not run.gear_id or not h.first_in_shoe[i] or i == 0:
+    if not run.gear_id or not h.first_in_shoe[i] or h.is_first(i):
         return None
     before_m = h.shoe_before_m[i] or 0.0
     if before_m > p["max_prior_km"] * 1000.0:

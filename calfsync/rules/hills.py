@@ -138,6 +138,7 @@ H1 = Rule(
     episode="per 7-day window",
     basis=Basis("convention", "uphill running shifts load to calf and Achilles (Vernillo 2017)"),
     fallen_back=h1_fallen_back,
+    reach=lambda _p: 27,  # CA's base weeks: t − 27 … t − 7
 )
 
 

@@ -3,11 +3,20 @@
 Pure data built once per evaluation. Days are proleptic ordinals (``date.toordinal()``) of the
 run's local date, so "t − 6 … t" is plain integer arithmetic. Sums over a range of days come
 from prefix arrays, so every window costs O(1) however long the history is.
+
+A History is the whole history (``replay``) or a window: the runs from day ``past.lo`` on and,
+in :class:`Past`, the few facts the rules need about the runs before it (streak, last
+reference run, per-shoe totals). Building it costs what the window holds, not what the years
+hold. A read that reaches before the window (a lookback longer than declared, a re-arm check
+back to an old alert, a long soreness episode) is noted in ``reached``: the caller judges again
+with a longer window (:func:`calfsync.rules.engine.judge_from`), so a window never changes what
+the rules decide.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,11 +51,20 @@ class Run:
     laps: list[dict[str, Any]] | None = None
     moving_time_s: float | None = None
     day: int = 0
+    hr_json: str | None = None  # the stored histogram, decoded by :meth:`histogram` when read
 
     def __post_init__(self) -> None:
         self.day = day_of(self.local_date)
         if self.indoor:
             self.climb_m = None
+
+    def histogram(self) -> dict[int, float] | None:
+        """Seconds per bpm: ``hr_histogram``, or the stored JSON decoded the first time a rule
+        reads it (a FIT file gives ~90 keys a run; most runs of a window are never read)."""
+        if self.hr_histogram is None and self.hr_json:
+            self.hr_histogram = {int(k): v for k, v in json.loads(self.hr_json).items()}
+            self.hr_json = None
+        return self.hr_histogram
 
 
 @dataclass(slots=True)
@@ -59,6 +77,34 @@ class Shoe:
     minimalist: bool = False
     retire_at_m: float | None = None
     reported_m: float | None = None
+
+
+MIN_REFERENCE_M = 1000.0  # RULES.md "Plausible": a shorter run is never a reference
+
+
+@dataclass(frozen=True)
+class Past:
+    """What the rules read of the runs before a window's first day ``lo`` (counted runs only).
+
+    - ``any_run``: a run came before ``lo`` (so the window's first run is not the first ever).
+    - ``prev_ref_day``: the day of the last run of at least ``min_reference_m`` before ``lo``
+      (RET1's gap for the window's first such run); None when there is none.
+    - ``streak_start``: the streak in force on ``lo − 1`` (None: no reference run yet). With
+      ``streak_exact`` False it is only known to have begun on or before that day (no layoff
+      was found that far back): every comparison with a day of the window comes out the same,
+      and :meth:`History.in_streak` notes a read when one would not.
+    - ``first_streak``: the start of the first streak (the first reference run's day).
+    - ``shoe_runs`` / ``shoe_m``: per shoe of the window, its runs and metres before ``lo``.
+    """
+
+    lo: int
+    any_run: bool = False
+    prev_ref_day: int | None = None
+    streak_start: int | None = None
+    streak_exact: bool = True
+    first_streak: int | None = None
+    shoe_runs: dict[str, int] = field(default_factory=dict)
+    shoe_m: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +122,10 @@ class History:
     has not confirmed: they are not in ``runs``, and a window holding one cannot be judged.
     A run shorter than ``min_reference_m`` counts for distance but is never a reference, never
     ends a layoff and never starts a streak.
+
+    ``past`` (None: the whole history) makes it a window of the runs, suspect days and
+    soreness reports from ``past.lo`` on; ``reached`` is then the earliest day a read wanted
+    before the window (None: none did, and every answer equals the whole history's).
     """
 
     runs: list[Run]
@@ -86,9 +136,11 @@ class History:
     soreness_log: list[tuple[int, int]] | None = None
     first_day: int | None = None
     suspect_days: list[int] = field(default_factory=list)
-    min_reference_m: float = 1000.0
+    min_reference_m: float = MIN_REFERENCE_M
+    past: Past | None = None
 
     def __post_init__(self) -> None:
+        self.reached: int | None = None
         self._build_soreness()
         self.runs.sort(key=lambda r: (r.day, r.start_time, r.id))
         self.days = [r.day for r in self.runs]
@@ -146,8 +198,17 @@ class History:
             )
         }
 
+    def need(self, day: int) -> None:
+        """Note that a rule reads the data of ``day`` (and later): before the window, it is
+        not held, so the judgement must be made again with a longer one."""
+        if self.past is not None and day < self.past.lo:
+            if self.reached is None or day < self.reached:
+                self.reached = day
+
     def total(self, name: str, start: int, end: int) -> float:
         """Sum of ``name`` (dist, climb, outdoor, known) over days start … end."""
+        if start <= end:
+            self.need(start)
         lo = max(start - self._first, 0)
         hi = min(end - self._first + 1, self._size)
         if hi <= lo:
@@ -179,6 +240,20 @@ class History:
             self.soreness = {d: levels[-1] for d, levels in self.reports.items()}
         self.sore_days = sorted(self.reports)
 
+    def sore_since(self, t: int, days: int) -> int:
+        """The first day of the soreness episode in force on day t (P1): walk back over the
+        report days while each is sore and at most ``days`` before the next."""
+        k = bisect.bisect_left(self.sore_days, t)
+        start = t
+        while k > 0:
+            prev = self.sore_days[k - 1]
+            if not self.soreness[prev] or start - prev > days:
+                return start
+            start = prev
+            k -= 1
+        self.need(start - days)  # a report before the window could still join the episode
+        return start
+
     # -- streaks and what is known --------------------------------------------------------------
     def is_reference(self, i: int) -> bool:
         """Whether run i may be a reference, end a layoff or start a streak: not a blip under
@@ -190,11 +265,12 @@ class History:
         ``min_reference_m``, which is never a return). A short run belongs to the streak in
         force (before any: its own day, so no window reaches past it); ``first_streak`` is the
         start of the first streak, so a later one began with a return."""
+        b = self.past
         self.streak_of: list[int] = []
         self.gap_before: list[int | None] = []
-        self.first_streak: int | None = None
-        start = None
-        prev_day = None
+        self.first_streak: int | None = b.first_streak if b else None
+        start = b.streak_start if b else None
+        prev_day = b.prev_ref_day if b else None
         for i, run in enumerate(self.runs):
             if not self.is_reference(i):
                 self.gap_before.append(None)
@@ -209,6 +285,20 @@ class History:
             self.streak_of.append(start)
             prev_day = run.day
 
+    def is_first(self, i: int) -> bool:
+        """Whether run i is the first run of the whole history."""
+        return i == 0 and (self.past is None or not self.past.any_run)
+
+    def in_streak(self, day: int, t: int) -> bool:
+        """Whether ``day`` is on or after the start of the streak in force on day t."""
+        start = self.streak_start(t)
+        if start is None:
+            return False
+        b = self.past
+        if day < start and b is not None and not b.streak_exact and start == b.streak_start:
+            self.need(day)  # the streak began on or before ``start``: maybe before ``day``
+        return day >= start
+
     def known_since(self, i: int, days: int) -> bool:
         """Whether the ``days`` days before run i are known: they start on or after the first
         activity held, or run i's streak began with a return (the layoff before it is known)."""
@@ -219,23 +309,37 @@ class History:
 
     def window_clean(self, start: int, end: int) -> bool:
         """Whether no unconfirmed suspect run falls on days start … end (its load is unknown)."""
+        self.need(start)
         k = bisect.bisect_left(self.suspect_days, start)
         return k == len(self.suspect_days) or self.suspect_days[k] > end
 
     def streak_start(self, t: int) -> int | None:
         """Streak start in force on day t (None before the first run)."""
         k = bisect.bisect_right(self.days, t) - 1
-        return self.streak_of[k] if k >= 0 else None
+        if k >= 0:
+            return self.streak_of[k]
+        return self.past.streak_start if self.past is not None else None
+
+    def run_days(self, after: int, until: int) -> list[int]:
+        """The days with a run strictly between ``after`` and ``until``, in order."""
+        if after + 1 < until:
+            self.need(after + 1)
+        lo = bisect.bisect_right(self.days, after)
+        hi = bisect.bisect_left(self.days, until)
+        return sorted(set(self.days[lo:hi]))
 
     def before(self, i: int, days: int) -> range:
         """Indices of the runs in the ``days`` days before run i (same-day earlier runs too)."""
+        self.need(self.runs[i].day - days)
         lo = bisect.bisect_left(self.days, self.runs[i].day - days)
         return range(lo, i)
 
     # -- shoes --------------------------------------------------------------------------------
     def _build_shoes(self) -> None:
         """Each run's shoe distance before it (metres), counting what the shoe did before the
-        first run we know of (the source's reported total minus the runs we have)."""
+        first run we know of (the source's reported total minus the runs we have). In a window,
+        the runs before it come from ``past``."""
+        earlier = self.past.shoe_m if self.past is not None else {}
         known: dict[str, float] = {}
         for run in self.runs:
             if run.gear_id:
@@ -244,11 +348,12 @@ class History:
         for gid, km in known.items():
             shoe = self.shoes.get(gid)
             reported = shoe.reported_m if shoe else None
+            km += earlier.get(gid, 0.0)
             self.pre_m[gid] = max(reported - km, 0.0) if reported else 0.0
-        running = dict(self.pre_m)
+        running = {gid: m + earlier.get(gid, 0.0) for gid, m in self.pre_m.items()}
         self.shoe_before_m: list[float | None] = []
         self.first_in_shoe: list[bool] = []
-        seen: set[str] = set()
+        seen = {g for g, n in self.past.shoe_runs.items() if n} if self.past is not None else set()
         for run in self.runs:
             gid = run.gear_id
             if not gid:
@@ -283,9 +388,10 @@ def hard_minutes(
     """
     interval_min = (run.interval_time_s or 0.0) / 60.0
     hr_min = None
-    if max_hr and run.hr_histogram:
+    histogram = run.histogram() if max_hr else None
+    if histogram:
         floor = hr_fraction * max_hr
-        hr_min = sum(s for bpm, s in run.hr_histogram.items() if bpm >= floor) / 60.0
+        hr_min = sum(s for bpm, s in histogram.items() if bpm >= floor) / 60.0
     hard = (
         interval_min > 0
         or run.sub_sport == "track"

@@ -104,6 +104,7 @@ I1 = Rule(
     summary="harder interval session",
     episode="per run",
     basis=Basis("convention"),
+    reach=lambda p: int(max(p["quiet_days"], p["lookback_days"], p["min_history_days"])),
 )
 
 

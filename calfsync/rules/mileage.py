@@ -218,6 +218,7 @@ W1 = Rule(
         "its figure; evidence for a weekly limit is weak (Buist 2008; Nielsen 2014; Damsted 2019)",
     ),
     fallen_back=w1_fallen_back,
+    reach=lambda _p: 6 + max(W1_HIGH_WEEKS_BACK),  # D7(t − 28) starts on t − 34
 )
 
 
@@ -290,4 +291,5 @@ A1 = Rule(
     ),
     enabled=False,
     fallen_back=a1_fallen_back,
+    reach=lambda _p: 27,  # the chronic weeks: t − 27 … t − 7
 )

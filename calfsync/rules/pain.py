@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 from . import Basis, Finding, Rule, Severity, Text
@@ -25,15 +24,7 @@ def p1(h: History, t: int, p: dict[str, Any], j: int | None = None) -> Finding |
     level = reports[-1 if j is None else j]
     if not level:
         return None
-    days = h.sore_days
-    k = bisect.bisect_left(days, t)
-    start = t
-    while k > 0:
-        prev = days[k - 1]
-        if not h.soreness[prev] or start - prev > p["days"]:
-            break
-        start = prev
-        k -= 1
+    start = h.sore_since(t, p["days"])
     span = t - start
     if span <= p["days"]:
         return None
