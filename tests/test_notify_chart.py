@@ -101,11 +101,14 @@ def test_ntfy_gets_the_png_with_every_field_of_the_text_push(db: Any) -> None:
 
 def test_multiline_and_unicode_text_survives_the_headers(db: Any) -> None:
     with FakeNtfy() as fake:
-        cfg = ntfy_config(fake)
-        alert_and_enqueue(db, cfg, "S1", "S1:r1", severity="large")
-        db.execute("UPDATE alerts SET body = ? WHERE episode_key = 'S1:r1'", ["a ≥ b\n\nnext"])
+        cfg = ntfy_config(fake, daily_cap=0)
+        for key, body in (("S1:r1", "a ≥ b\n\nnext"), ("S1:r2", "plain\nASCII")):
+            alert_and_enqueue(db, cfg, "S1", key, severity="large")
+            db.execute("UPDATE alerts SET body = ? WHERE episode_key = ?", [body, key])
         outbox.deliver_due(db, cfg, NOW)
-        assert fake.pushes("calf")[0]["message"] == "a ≥ b\n\nnext"
+        assert [p["message"] for p in fake.pushes("calf")] == ["a ≥ b\n\nnext", "plain\nASCII"]
+        assert fake.requests[0].header("x-message").startswith("=?UTF-8?B?")  # RFC 2047
+        assert fake.requests[1].header("x-message") == "plain\\nASCII"  # ntfy's line break
 
 
 @pytest.mark.parametrize("refusal", ["not allowed", "too large"])

@@ -18,10 +18,11 @@ timeout replaces the copy the server already had instead of adding one. Older se
 
 With a chart (``[notify] charts``), the push is a ``PUT /<topic>`` whose body is the PNG, with
 the title, message, tags, priority, click URL, actions and sequence id as headers (``Filename``,
-``X-Message`` …; text that is not plain ASCII is sent RFC 2047-encoded, which ntfy decodes). A
-server that refuses attachments (413, or 400 "attachments not allowed": a self-hosted ntfy
-without ``attachment-cache-dir``) stored nothing, so the same push goes out at once as JSON,
-without the image: one push either way. Such a server is not offered images again for a day.
+``X-Message`` …; line breaks as ``\\n``, text that is not plain ASCII RFC 2047-encoded: ntfy
+decodes both). A server that refuses attachments (413, or 400 "attachments not allowed": a
+self-hosted ntfy without ``attachment-cache-dir``) stored nothing, so the same push goes out at
+once as JSON, without the image: one push either way. Such a server is not offered images
+again for a day.
 
 A push that asks which shoes a run was in (:class:`calfsync.notify.ShoeQuestion`, with
 ``reply_topic`` set) carries one button per shoe instead of sore / fine (ntfy shows at most
@@ -169,7 +170,7 @@ def _put_with_file(
             "Filename": message.attachment.filename,
             "Content-Type": message.attachment.content_type,
             "X-Title": header_text(body["title"]),
-            "X-Message": header_text(body["message"]),
+            "X-Message": message_header(body["message"]),
             "X-Priority": str(body["priority"]),
         }
     )
@@ -189,6 +190,15 @@ def header_text(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return "=?UTF-8?B?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def message_header(text: str) -> str:
+    """The message as a header: ASCII lines joined with a literal ``\\n`` (which ntfy turns back
+    into a line break, older servers too), else RFC 2047 like any other text."""
+    lines = text.split("\n")
+    if all(line.isascii() and line.isprintable() for line in lines):
+        return "\\n".join(lines)
+    return header_text(text)
 
 
 def _refuses_attachments(channel: dict[str, Any]) -> bool:
