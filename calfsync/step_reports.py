@@ -24,8 +24,9 @@ def describe(report: Any) -> str:
 
 
 # Counts that say what is waiting, not what a step did: a backlog alone (pushes waiting for a
-# retry) is the same on every flush and would log a line at INFO every minute.
-GAUGES = frozenset({"pending"})
+# retry) is the same on every flush and would log a line at INFO every minute. ``requests``: the
+# intervals.icu poll's one listing request when nothing is new.
+GAUGES = frozenset({"pending", "requests"})
 
 
 def is_idle(report: Any) -> bool:

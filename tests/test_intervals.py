@@ -132,6 +132,7 @@ def test_idle_poll_costs_one_list_request_and_no_download(icu, icu_cfg, icu_db) 
     req = icu.requests[-1]
     assert req.query["oldest"] == "2026-02-26"  # newest start seen (5 March) less 7 days
     assert report.reports["intervals"].imported == 0
+    assert sync.is_idle(report.reports["intervals"])  # logged at debug, no report rewrite
     assert len(runs(icu_db)) == 3
 
 
