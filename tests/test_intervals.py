@@ -328,6 +328,8 @@ def test_a_corrupt_or_refused_file_fails_alone_with_its_reason(icu, icu_cfg, icu
     damaged.file = damaged.file[:-1] + bytes([damaged.file[-1] ^ 0xFF])  # a bad file CRC
     gone = icu.add_run(at(2026, 3, 4, 6))
     icu.refuse[gone.id] = 404  # listed, but its file is gone by the time it is asked for
+    held_back = icu.add_run(at(2026, 3, 4, 18))
+    icu.refuse[held_back.id] = 422  # a Strava copy the list did not mark as one
     icu.add_run(at(2026, 3, 5, 6), name="Also fine", gzipped=True)
 
     report = poll(icu_db, icu_cfg)
@@ -336,11 +338,12 @@ def test_a_corrupt_or_refused_file_fails_alone_with_its_reason(icu, icu_cfg, icu
     assert [r["name"] for r in runs(icu_db)] == ["Fine", "Also fine"]
     step = report.reports["intervals"]
     problems = dict(step.problems)
-    assert set(problems) == {junk.id, damaged.id, gone.id}
+    assert set(problems) == {junk.id, damaged.id, gone.id, held_back.id}
     assert "FIT" in problems[junk.id]
     assert "CRC" in problems[damaged.id]
     assert "not found" in problems[gone.id] and "HTTP 404" in problems[gone.id]
-    assert (step.failed, step.refused, step.imported) == (2, 1, 2)
+    assert "Strava-sourced" in problems[held_back.id] and "HTTP 422" in problems[held_back.id]
+    assert (step.failed, step.refused, step.imported) == (2, 2, 2)
     failed = icu_db.execute("SELECT reason FROM fit_files WHERE status = 'failed'").fetchall()
     assert len(failed) == 2  # recorded like an inbox file, with the reason
 
@@ -348,12 +351,35 @@ def test_a_corrupt_or_refused_file_fails_alone_with_its_reason(icu, icu_cfg, icu
     poll(icu_db, icu_cfg, NOW + timedelta(minutes=30))
     assert len(icu.downloads()) == before  # not fetched again while its listing is unchanged
     counts = status_of(icu_db)
-    assert (counts["imported"], counts["failed"], counts["refused"]) == (2, 2, 1)
+    assert (counts["imported"], counts["failed"], counts["refused"]) == (2, 2, 2)
 
     damaged.name = "Renamed"  # its listing changed: asked for again, the same reason
     again = poll(icu_db, icu_cfg, NOW + timedelta(hours=1)).reports["intervals"]
     assert icu.downloads()[before:] == [f"/api/v1/activity/{damaged.id}/file"]
     assert "CRC" in dict(again.problems)[damaged.id]
+
+
+def test_an_athlete_id_the_key_cannot_read_names_the_fix(tmp_path, icu) -> None:
+    cfg = make_config(tmp_path, icu, athlete_id="i99999")
+    db = open_db(cfg.db_path)
+    error = poll(db, cfg).errors["intervals"]
+    assert "403" in error and "'i99999'" in error and "athlete_id" in error
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, 60.0),
+        ("120", 120.0),
+        ("0", 1.0),
+        ("999999", 6 * 3600.0),
+        ("Tue, 10 Mar 2026 12:05:00 GMT", 300.0),
+        ("soon", 60.0),
+    ],
+)
+def test_retry_after_is_read_and_bounded(header, seconds) -> None:
+    assert icu_client.retry_after(header, NOW) == seconds
 
 
 # --------------------------------------------------------------------------- doctor
