@@ -123,6 +123,8 @@ def test_idle_poll_costs_one_list_request_and_no_download(icu, icu_cfg, icu_db) 
         icu.add_run(at(2026, 3, day, 6), shoe="Pegasus 40")
     poll(icu_db, icu_cfg)
     before = len(icu.paths())
+    for activity in icu.activities.values():  # the shoe's own total grew (another run in it)
+        activity.gear = {**(activity.gear or {}), "distance": 654321.0}
 
     report = poll(icu_db, icu_cfg, NOW + timedelta(minutes=30))
 
@@ -132,6 +134,7 @@ def test_idle_poll_costs_one_list_request_and_no_download(icu, icu_cfg, icu_db) 
     req = icu.requests[-1]
     assert req.query["oldest"] == "2026-02-26"  # newest start seen (5 March) less 7 days
     assert report.reports["intervals"].imported == 0
+    assert report.reports["intervals"].updated == 0
     assert sync.is_idle(report.reports["intervals"])  # logged at debug, no report rewrite
     assert len(runs(icu_db)) == 3
 

@@ -21,7 +21,8 @@ from .errors import IntervalsMalformed
 
 RUN_TYPES = frozenset({"Run", "TrailRun", "VirtualRun"})
 # The listing fields an edit on intervals.icu changes: a new fingerprint means "read it again".
-EDITABLE = ("name", "type", "start_date_local", "distance", "moving_time", "gear")
+# The shoe counts by id and name only: its ``distance`` (the shoe's total) grows with every run.
+EDITABLE = ("name", "type", "start_date_local", "distance", "moving_time")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def to_entry(item: Any) -> Entry | None:
         return None
     gear = item.get("gear") if isinstance(item.get("gear"), dict) else {}
     editable = {k: item.get(k) for k in EDITABLE}
+    editable["gear"] = [gear.get("id"), gear.get("name")]
     return Entry(
         id=str(activity_id),
         start_local=start,
