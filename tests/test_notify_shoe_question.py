@@ -178,3 +178,17 @@ def test_a_long_alert_is_shortened_so_the_question_fits(db: Any) -> None:
     assert len(message.title) + len(message.body) <= policy.MAX_PUSH_CHARS  # Pushover cuts
     assert message.body.endswith("G1, G2 and SW1 count a run once its shoe is known.")
     assert "`calfsync shoes assign fresh SHOE`" in message.body and "y…\n\n" in message.body
+
+
+def test_a_quiet_question_does_not_use_up_the_daily_cap(db: Any) -> None:
+    """With daily_cap = 1 a warning later the same day still goes out the same day."""
+    with FakeNtfy() as fake:
+        cfg = config(fake)  # daily_cap = 1, the default
+        fresh_run(db, "morning", FRESH - timedelta(hours=3))
+        sync.run_cycle(db, cfg, NOW)
+        (question,) = fake.pushes("calf")
+        assert question["title"] == shoe_ask.TITLE
+        fresh_run(db, "long", FRESH, km=21.0)  # S1 large: a push now
+        sync.run_cycle(db, cfg, NOW + timedelta(minutes=5))
+        titles = [p["title"] for p in fake.pushes("calf")]
+        assert len(titles) == 2 and titles[1].startswith("S1: Run "), titles

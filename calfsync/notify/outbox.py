@@ -332,11 +332,12 @@ def _one_push(rows: list[dict[str, Any]]) -> list[int]:
 
 
 def _pushes_today(db: sqlite_utils.Database, channel: str, day: str, now: datetime) -> int:
-    """Pushes sent (or being sent under a live claim) on ``channel`` for local ``day``."""
+    """Pushes sent (or being sent under a live claim) on ``channel`` for local ``day``; a
+    quiet shoe question alone does not count, so it never holds back a warning."""
     row = db.execute(
-        """SELECT COUNT(DISTINCT push_key) FROM notify_outbox
-           WHERE channel = ? AND push_day = ?
-             AND (state = 'sent' OR (state = 'sending' AND claimed_until > ?))""",
+        """SELECT COUNT(DISTINCT o.push_key) FROM notify_outbox o JOIN alerts a ON a.id = o.alert_id
+           WHERE o.channel = ? AND o.push_day = ? AND a.rule != 'SHOE'
+             AND (o.state = 'sent' OR (o.state = 'sending' AND o.claimed_until > ?))""",
         [channel, day, utc_iso(now)],
     ).fetchone()
     return int(row[0])
