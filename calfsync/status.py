@@ -145,7 +145,7 @@ def collect(conn: sqlite3.Connection, cfg: Config, now: datetime) -> dict[str, A
             problems.append(f"{step}: the last attempt failed: {info['last_error']}")
         if step == "strava" and _strava_waiting(state, now):
             continue  # paused on purpose (rate limit, back-off): not stale
-        if step in ("fit", "deliver", "strava") and step in intervals:
+        if step in ("fit", "deliver", "strava", "intervals") and step in intervals:
             last = parse_time(info["last_ok"])
             limit = timedelta(seconds=STALE_INTERVALS * intervals[step])
             if last is None:

@@ -25,7 +25,7 @@ from calfsync.sources.intervals import client as icu_client
 from calfsync.sources.intervals.state import Key, summary
 from calfsync.store.db import open_db
 from calfsync.store.gear import add_shoe
-from calfsync.store.state import get_state
+from calfsync.store.state import get_state, set_state
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
@@ -187,6 +187,14 @@ def test_strava_sourced_stubs_are_skipped_and_counted_in_status(
     assert report["intervals"]["imported"] == 1
     assert report["intervals"]["strava_skipped"] == 2
     assert "2 Strava-sourced skipped" in text
+    assert report["steps"]["intervals"]["interval_s"] == 1800.0
+    assert not any(p.startswith("intervals") for p in report["problems"])
+    set_state(icu_db, "cycle.intervals.last_ok", "2026-01-01T00:00:00Z")  # no poll since
+    with pytest.raises(SystemExit) as stale:
+        main(["--config", str(config), "status", "--json"])
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert stale.value.code == 1
+    assert any(p.startswith("intervals: last success 2026-01-01") for p in problems)
     assert API_KEY not in text
 
 
