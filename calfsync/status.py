@@ -15,10 +15,10 @@ It also lists the suspect activities (``activities.suspect``: a ride saved as a 
 altimeter fault...) that no rule counts until the runner confirms or corrects them with
 ``calfsync activity``. They are not problems: a bad file left as it is harms nothing.
 
-The report is not ``ok`` (and ``status`` exits 1) when the last successful scan, delivery or
-Strava poll is older than three intervals, or something needs the runner (a failing step, Strava
-needing re-authorization or a subscription, pushes that died recently). Secrets are never shown:
-:func:`config_secrets` lists them so the command can scrub its output.
+The report is not ``ok`` (and ``status`` exits 1) when the last successful scan, delivery,
+Strava or intervals.icu poll is older than three intervals, or something needs the runner (a
+failing step, Strava needing re-authorization or a subscription, pushes that died recently).
+Secrets are never shown: :func:`config_secrets` lists them so the command can scrub its output.
 """
 
 from __future__ import annotations
