@@ -32,9 +32,7 @@ from __future__ import annotations
 import email.utils
 import time
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     KEY_FIX,
@@ -50,6 +48,9 @@ DEFAULT_RETRY_AFTER_S = 60.0
 MAX_RETRY_AFTER_S = 6 * 3600.0
 MAX_FILE_BYTES = 64 * 1024 * 1024  # as an inbox file (sources.fit.inputs.MAX_FILE_BYTES)
 REQUEST_SPACING_S = 0.1  # 10 requests a second at most: intervals.icu's per-IP limit
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class IntervalsClient:
@@ -69,6 +70,8 @@ class IntervalsClient:
         self.spacing_s = REQUEST_SPACING_S if spacing_s is None else spacing_s
         self.requests = 0
         self._last_sent = 0.0
+        import httpx  # here, not at import: the daemon and every command load this module
+
         self._http = httpx.Client(
             base_url=api_url.rstrip("/") + API,
             auth=httpx.BasicAuth("API_KEY", api_key),
@@ -149,6 +152,8 @@ class IntervalsClient:
             time.sleep(wait)
         self._last_sent = time.monotonic()
         self.requests += 1
+        import httpx
+
         try:
             request = self._http.build_request("GET", path, params=params)
             response = self._http.send(request, stream=True)
