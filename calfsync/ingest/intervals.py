@@ -67,8 +67,8 @@ RELIST = timedelta(days=7)
 EPOCH = "1970-01-01"
 PAGE = 200  # activities a listing request asks for
 MAX_DOWNLOADS = 250  # files a poll downloads at most (25 s of requests at 10 a second) ...
-MAX_POLL_S = 120.0  # ... and none once a poll has run this long: reading a FIT file takes
-# about a second of CPU here (bench/intervals.py), and the daemon's other jobs wait meanwhile
+MAX_POLL_S = 120.0  # ... and none once a poll has run this long: reading an hour's FIT file
+# takes about half a second of CPU (bench/intervals.py), and the daemon's other jobs wait
 
 
 @dataclass
