@@ -34,7 +34,7 @@ from fit_support import at, make_config, make_db
 
 from calfsync.ingest.fit import scan_inboxes
 from calfsync.ingest.fit_watch import InboxWatcher, filesystem_type, network_filesystem
-from calfsync.sources.fit.inbox import InboxCache
+from calfsync.sources.fit.inbox import InboxCache, Walk
 from calfsync.store.db import open_db
 
 
@@ -169,8 +169,9 @@ def test_the_daemon_scan_lists_no_unchanged_folder_and_finds_a_file_rewritten_in
     cache = InboxCache(verify_per_scan=2)
     assert scan_inboxes(db, cfg, cache=cache).imported == 6
     assert scan_inboxes(db, cfg, cache=cache).files == 0  # idle: nothing pending any more
-    walk = cache.walk(cfg.inboxes)
-    assert walk.listed == 0 and walk.folders == 2 and len(walk.candidates) == 2  # the rotation
+    walk = Walk()
+    candidates = [c for batch in cache.walk(cfg.inboxes, walk) for c in batch]
+    assert walk.listed == 0 and walk.folders == 2 and len(candidates) == 2  # the rotation
     # A watch app rewrites r3.fit in place: same name, the folder's mtime does not move.
     target = inbox / "2026" / "r3.fit"
     with target.open("r+b") as handle:

@@ -28,7 +28,7 @@ import sqlite_utils
 
 from ..config import Config
 from ..errors import PartlyFailed
-from ..sources.fit.inbox import Candidate, InboxCache
+from ..sources.fit.inbox import Candidate, InboxCache, Walk
 from ..sources.fit.inputs import (
     InputItem,
     RefusedInput,
@@ -350,25 +350,26 @@ def scan_inboxes(
             inboxes.append(inbox)
         else:
             log.warning("FIT inbox %s does not exist or is not a folder; skipped", inbox)
-    walk = cache.walk(inboxes)
-    seen = seen_as(db, [c.key for c in walk.candidates])
+    walk = Walk()
     waiting = 0
     files: list[Candidate] = []
-    for candidate in walk.candidates:
-        try:
-            stat = os.stat(candidate.path)
-        except OSError:
-            cache.keep_pending(candidate, False)  # gone (or a dangling link): nothing to read
-            continue
-        if seen.get(candidate.key) == (stat.st_size, stat.st_mtime_ns):
-            cache.keep_pending(candidate, False)
-            continue
-        # Pending until a later scan finds it recorded: read now, or still changing.
-        cache.keep_pending(candidate, True)
-        if has_settled(Path(candidate.path), stat, clock_s, cfg.fit.settle_seconds):
-            files.append(candidate)
-        else:
-            waiting += 1
+    for batch in cache.walk(inboxes, walk):
+        seen = seen_as(db, [c.key for c in batch])
+        for candidate in batch:
+            try:
+                stat = os.stat(candidate.path)
+            except OSError:
+                cache.keep_pending(candidate, False)  # gone (or a dangling link): nothing to read
+                continue
+            if seen.get(candidate.key) == (stat.st_size, stat.st_mtime_ns):
+                cache.keep_pending(candidate, False)
+                continue
+            # Pending until a later scan finds it recorded: read now, or still changing.
+            cache.keep_pending(candidate, True)
+            if has_settled(Path(candidate.path), stat, clock_s, cfg.fit.settle_seconds):
+                files.append(candidate)
+            else:
+                waiting += 1
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     summary.waiting = waiting
     if walk.unreadable:  # the readable files are stored; the runner must fix the rest
