@@ -182,3 +182,22 @@ def test_the_daemon_scan_lists_no_unchanged_folder_and_finds_a_file_rewritten_in
     assert sum(imported) == 1  # found within files / verify_per_scan scans
     assert max(r["distance_m"] for r in db.query("SELECT distance_m FROM activities")) == 12000
     assert count(cfg.db_path, "SELECT COUNT(*) FROM seen_paths") == 6
+
+
+def test_the_rotation_looks_at_every_known_file_once_per_round(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, timezone="UTC", settle_seconds=0)
+    inbox = cfg.inboxes[0]
+    names = {inbox / "a" / f"{n}.fit" for n in range(4)} | {inbox / "b" / f"{n}.fit" for n in "xyz"}
+    for path in names:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"not read here")
+    stamp = time.time_ns() - 60 * 10**9
+    for folder in (inbox, inbox / "a", inbox / "b"):
+        os.utime(folder, ns=(stamp, stamp))
+    cache = InboxCache(verify_per_scan=3)
+    first = [c.path for batch in cache.walk(cfg.inboxes, Walk()) for c in batch]
+    assert sorted(first) == sorted(map(str, names))  # a cold cache: every file is new
+    rounds = [[c.path for b in cache.walk(cfg.inboxes, Walk()) for c in b] for _ in range(7)]
+    assert [len(r) for r in rounds] == [3] * 7
+    looked = [p for r in rounds for p in r]
+    assert sorted(looked[:7]) == sorted(map(str, names)) == sorted(looked[7:14])

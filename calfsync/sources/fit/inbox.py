@@ -190,18 +190,8 @@ class InboxCache:
                 report.listed += 1
                 listed.add(folder)
                 known = set(old.names) if old is not None else set()
-                batch: list[Candidate] = []
-                for name in entry.names:
-                    if name in known:
-                        continue
-                    candidate = _candidate(folder, name, name in entry.links)
-                    if candidate.key not in extra:
-                        batch.append(candidate)
-                    if len(batch) >= BATCH:
-                        yield batch
-                        batch = []
-                if batch:
-                    yield batch
+                new = (n for n in entry.names if n not in known)
+                yield from _batches(folder, entry, new, extra)
             folders[folder] = entry
             stack.extend(os.path.join(folder, d) for d in reversed(entry.dirs))
 
@@ -213,33 +203,42 @@ class InboxCache:
         keys = list(folders)
         total = sum(f.count for f in folders.values())
         budget = total if everything else min(self.verify_per_scan, total)
-        batch: list[Candidate] = []
         folder_no, offset = self._cursor
         if folder_no >= len(keys):
             folder_no, offset = 0, 0
         while budget > 0:
             key = keys[folder_no]
             entry = folders[key]
-            blob = entry.blob
-            while entry.count and offset <= len(blob) and budget > 0:
-                end = blob.find("\0", offset)
-                end = len(blob) if end < 0 else end
-                name = blob[offset:end]
+            taken: list[str] = []
+            while entry.count and offset <= len(entry.blob) and len(taken) < budget:
+                end = entry.blob.find("\0", offset)
+                end = len(entry.blob) if end < 0 else end
+                taken.append(entry.blob[offset:end])
                 offset = end + 1
-                budget -= 1
-                if key in listed:
-                    continue
-                candidate = _candidate(key, name, name in entry.links)
-                if candidate.key not in extra:
-                    batch.append(candidate)
-                if len(batch) >= BATCH:
-                    yield batch
-                    batch = []
-            if not entry.count or offset > len(blob):
+            budget -= len(taken)
+            if key not in listed:
+                yield from _batches(key, entry, iter(taken), extra)
+            if not entry.count or offset > len(entry.blob):
                 folder_no, offset = (folder_no + 1) % len(keys), 0
         self._cursor = (folder_no, offset)
-        if batch:
+
+
+def _batches(
+    folder: str, entry: _Folder, names: Iterator[str], extra: dict[str, str]
+) -> Iterator[list[Candidate]]:
+    """The candidates of ``names`` in ``folder``, :data:`BATCH` at a time, leaving out those in
+    ``extra`` (handed out on their own)."""
+    batch: list[Candidate] = []
+    for name in names:
+        candidate = _candidate(folder, name, name in entry.links)
+        if candidate.key in extra:
+            continue
+        batch.append(candidate)
+        if len(batch) >= BATCH:
             yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _list(folder: str, stamp: tuple[int, int] | None) -> _Folder:
