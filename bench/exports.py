@@ -24,6 +24,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -223,6 +224,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2000, help="runs for the timing comparison")
     parser.add_argument("--memory-runs", type=int, nargs="*", default=[500, 2000])
+    parser.add_argument(
+        "--fit-memory", action="store_true", help="also import the FIT files at every count"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -249,7 +253,7 @@ def main() -> None:
                 f"peak RSS {r['main_kib'] / 1024:.1f} MiB (largest worker "
                 f"{r['worker_kib'] / 1024:.1f} MiB), {r['rows']} rows; {r['line']}"
             )
-            if count == args.runs:
+            if count == args.runs or args.fit_memory:
                 folder = root / f"fit_{count}"
                 make_fit_folder(folder, count)
                 f = run_child("fit", folder, root / f"fit_{count}.db")
@@ -260,6 +264,7 @@ def main() -> None:
                     f"{f['worker_kib'] / 1024:.1f} MiB), {f['rows']} rows; {f['line']}"
                 )
                 print(f"  ratio archive / FIT only: {r['seconds'] / f['seconds']:.2f}")
+                shutil.rmtree(folder)
 
 
 if __name__ == "__main__":

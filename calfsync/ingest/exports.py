@@ -25,7 +25,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from ..config import Config
 from ..errors import CalfsyncError
 from ..model import parse_utc, utc_iso
 from ..sources.exports.archive import Archive, MemberMissing, MemberUnreadable
-from ..sources.exports.csv_dates import DateProblem, day_first
+from ..sources.exports.csv_dates import DateParts, DateProblem, day_first
 from ..sources.exports.garmin import GarminSummary, read_garmin_export
 from ..sources.exports.strava import RowActivities
 from ..sources.exports.strava_csv import (
@@ -154,12 +154,16 @@ def import_strava_archive(
     summary = ExportSummary("strava", archive.display)
     try:
         csv_file = read_activities_csv(archive.read("activities.csv"))
-        dates = [r.date for r in csv_file.rows()]  # one small record a row, for the count
-        first = day_first(
-            (d for d in dates if d is not None), csv_file.language not in MONTH_FIRST_LANGUAGES
-        )
-        count = len(dates)
-        del dates
+        counted = [0]
+
+        def dates() -> Iterator[DateParts]:  # a first pass, holding nothing: the dates, counted
+            for row in csv_file.rows():
+                counted[0] += 1
+                if row.date is not None:
+                    yield row.date
+
+        first = day_first(dates(), csv_file.language not in MONTH_FIRST_LANGUAGES)
+        count = counted[0]
     except (ColumnMissing, DateProblem, MemberMissing, MemberUnreadable) as exc:
         raise CalfsyncError(f"{archive.label('activities.csv')}: {exc}") from exc
     shoes = _Shoes(db, _shoe_details(archive, summary))
