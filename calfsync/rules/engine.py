@@ -88,8 +88,7 @@ class Ledger:
                 return None
             k -= 1
         if RULES[f.rule].fallen_back is not None and upto:
-            last = past[upto - 1][0]
-            if h.in_streak(last, t) and not _fallen_back_between(h, f.rule, last, t, p):
+            if _still_armed(h, f.rule, past[upto - 1][0], t, p):
                 return None
         if alerted is not None:
             f = replace(f, episode_key=f"{f.episode_key}{ESCALATED}{f.severity}")
@@ -97,18 +96,21 @@ class Ledger:
         return f
 
 
-def _fallen_back_between(h: History, rule: str, last: int, t: int, p: dict[str, Any]) -> bool:
-    """Whether the rule's ratio fell back on some run day strictly between ``last`` and ``t``.
+def _still_armed(h: History, rule: str, last: int, t: int, p: dict[str, Any]) -> bool:
+    """Whether a ratio rule that alerted on day ``last`` may not fire on day t: ``last`` is in
+    the streak in force and the ratio has not fallen back on a run day strictly between.
 
     In a window, the days whose check reads only the window are tried first: one that fell
-    back settles it, and the days before (and their reads before the window) are not needed."""
+    back settles it, without the streak's start or the days before (and their reads before the
+    window)."""
     check = RULES[rule].fallen_back
     assert check is not None
-    if h.past is not None:
-        inside = h.past.lo + RULES[rule].reach(p)
-        if inside > last + 1 and any(check(h, d, p) for d in h.run_days(inside - 1, t)):
-            return True
-    return any(check(h, d, p) for d in h.run_days(last, t))
+    if h.past is None:
+        return h.in_streak(last, t) and not any(check(h, d, p) for d in h.run_days(last, t))
+    split = max(last, h.past.lo + RULES[rule].reach(p) - 1)  # days after it read the window
+    if any(check(h, d, p) for d in h.run_days(split, t)):
+        return False
+    return h.in_streak(last, t) and not any(check(h, d, p) for d in h.run_days(last, split + 1))
 
 
 # -- judging ------------------------------------------------------------------------------------

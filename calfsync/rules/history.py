@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -320,13 +321,18 @@ class History:
             return self.streak_of[k]
         return self.past.streak_start if self.past is not None else None
 
-    def run_days(self, after: int, until: int) -> list[int]:
-        """The days with a run strictly between ``after`` and ``until``, in order."""
+    def run_days(self, after: int, until: int) -> Iterator[int]:
+        """The days with a run strictly between ``after`` and ``until``, in order (lazily: a
+        caller that stops early reads no further)."""
         if after + 1 < until:
             self.need(after + 1)
         lo = bisect.bisect_right(self.days, after)
         hi = bisect.bisect_left(self.days, until)
-        return sorted(set(self.days[lo:hi]))
+        seen = None
+        for k in range(lo, hi):
+            if self.days[k] != seen:
+                seen = self.days[k]
+                yield seen
 
     def before(self, i: int, days: int) -> range:
         """Indices of the runs in the ``days`` days before run i (same-day earlier runs too)."""
