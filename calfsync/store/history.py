@@ -75,9 +75,12 @@ def load_window(db: sqlite_utils.Database, cfg: Config, since: int) -> tuple[His
     """The history from day ``since`` on (:func:`load_history`) and the ledger of the alerts it
     can meet (:func:`window_ledger`): what :func:`calfsync.rules.engine.judge_from` loads."""
     history = load_history(db, cfg, since)
-    if history.past is None:
-        return history, load_ledger(db)
+    if history.past is None or len(history.runs) > WHOLE_LEDGER_RUNS:
+        return history, load_ledger(db)  # every alert: as exact, and as cheap for a long window
     return history, window_ledger(db, since, [r.id for r in history.runs])
+
+
+WHOLE_LEDGER_RUNS = 2000  # a window this long reads every alert (and binds no run-id list)
 
 
 def window_ledger(db: sqlite_utils.Database, since: int, run_ids: list[str]) -> Ledger:
