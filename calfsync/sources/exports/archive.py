@@ -36,14 +36,11 @@ class Archive:
         self.path = path
         self.display = display_path(path)
         self._zip: zipfile.ZipFile | None = None
-        self._infos: dict[str, zipfile.ZipInfo] = {}
         if path.is_dir():
             return
         try:
+            # zipfile keeps the central directory (about 0.5 KB a member): nothing more is held
             self._zip = zipfile.ZipFile(path)
-            self._infos = {
-                info.filename: info for info in self._zip.infolist() if not info.is_dir()
-            }
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
             raise ValueError(f"{self.display}: not a readable zip archive ({exc})") from exc
 
@@ -72,7 +69,7 @@ class Archive:
     def names(self) -> Iterator[str]:
         """Every member's name (``/``-separated), hidden files left out."""
         if self._zip is not None:
-            yield from (n for n in self._infos if not _hidden(n))
+            yield from (i.filename for i in self._zip.infolist() if not _skipped(i))
             return
         for root, dirs, files in os.walk(self.path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -83,20 +80,20 @@ class Archive:
 
     def has(self, name: str) -> bool:
         if self._zip is not None:
-            return name in self._infos
+            return self._info(name) is not None
         target = self._inside(name)
         return target is not None and target.is_file()
 
     def has_prefix(self, prefix: str) -> bool:
         if self._zip is not None:
-            return any(n.startswith(prefix) for n in self._infos)
+            return any(i.filename.startswith(prefix) for i in self._zip.infolist())
         return (self.path / prefix).is_dir()
 
     def read(self, name: str, max_bytes: int = MAX_MEMBER_BYTES) -> bytes:
         """The bytes of member ``name``. Raises :class:`MemberMissing` or
         :class:`MemberUnreadable` with the reason in words."""
         if self._zip is not None:
-            info = self._infos.get(name)
+            info = self._info(name)
             if info is None:
                 raise MemberMissing(f"{name} is named in the export but not in the archive")
             try:
@@ -118,12 +115,24 @@ class Archive:
         except OSError as exc:
             raise MemberUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from exc
 
+    def _info(self, name: str) -> zipfile.ZipInfo | None:
+        assert self._zip is not None
+        try:
+            info = self._zip.getinfo(name)
+        except KeyError:
+            return None
+        return None if info.is_dir() else info
+
     def _inside(self, name: str) -> Path | None:
         """The folder's file for ``name``, or None when the name leaves the folder."""
         rel = PurePosixPath(name.replace("\\", "/"))
         if rel.is_absolute() or ".." in rel.parts:
             return None
         return self.path.joinpath(*rel.parts)
+
+
+def _skipped(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() or _hidden(info.filename)
 
 
 def _hidden(name: str) -> bool:
