@@ -25,7 +25,7 @@ from rules_support import DAY0, NOW, day, make_cfg, open_tmp_db, replayed, run, 
 
 from calfsync.config import RULE_DEFAULTS
 from calfsync.rules.engine import Ledger, days_from, judge, reach, rule_params
-from calfsync.rules.history import day_of
+from calfsync.rules.history import day_of, fixed
 from calfsync.store.history import load_history, load_window
 from calfsync.store.soreness import add_report
 from calfsync.sync import evaluate_dates, evaluate_pending
@@ -190,3 +190,40 @@ def test_runs_landing_one_a_day_store_what_replay_finds(tmp_path: Any) -> None:
     )
     assert stored == expected
     assert {"RET1", "S1", "W1", "H1", "H2", "I1", "G1", "G2", "SW1", "P1"} <= {s[0] for s in stored}
+
+
+def test_a_window_holds_exactly_the_whole_history_s_numbers(long_db: Any) -> None:
+    """Every run of a window has the whole history's streak, gap, shoe distance and first use,
+    and every day's sums are equal to the last bit (sums are exact integers, so the day the
+    history starts on cannot change them); SQLite's CAST makes the same integers as Python.
+    A streak older than the layoff search is only known to have begun by the day it gives."""
+    cfg = make_cfg(athlete={"max_heart_rate": MAX_HR})
+    whole = load_history(long_db, cfg)
+    at = {r.id: k for k, r in enumerate(whole.runs)}
+    for n in (210, 433, 500, 600, 700):
+        since = DAY0.toordinal() + n
+        window = load_history(long_db, cfg, since)
+        for i, r in enumerate(window.runs):
+            j = at[r.id]
+            assert same_streak(window, window.streak_of[i], whole.streak_of[j])
+            assert window.gap_before[i] == whole.gap_before[j]
+            assert window.shoe_before_m[i] == whole.shoe_before_m[j]
+            assert window.first_in_shoe[i] == whole.first_in_shoe[j]
+            assert window.is_first(i) == whole.is_first(j) is False
+        for t in range(since + 27, since + 60):
+            for name in ("dist", "climb", "outdoor", "known"):
+                assert window.total(name, t - 27, t) == whole.total(name, t - 27, t)
+            assert same_streak(window, window.streak_start(t), whole.streak_start(t))
+        assert window.reached is None
+    odd = [9216.336162511234, 0.1, 1e-7, 12345.678901234567, 1e-12, 299999.99999999994]
+    (cast,) = long_db.execute(
+        "SELECT " + " + ".join("CAST(? * 4294967296.0 AS INTEGER)" for _ in odd), odd
+    ).fetchone()
+    assert cast == sum(fixed(m) for m in odd)
+
+
+def same_streak(window: Any, seen: int | None, whole: int | None) -> bool:
+    past = window.past
+    if seen == past.streak_start and not past.streak_exact:
+        return whole is not None and whole <= seen
+    return seen == whole

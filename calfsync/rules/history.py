@@ -95,7 +95,8 @@ class Past:
       was found that far back): every comparison with a day of the window comes out the same,
       and :meth:`History.in_streak` notes a read when one would not.
     - ``first_streak``: the start of the first streak (the first reference run's day).
-    - ``shoe_runs`` / ``shoe_m``: per shoe of the window, its runs and metres before ``lo``.
+    - ``shoe_runs`` / ``shoe_fixed``: per shoe of the window, its runs and the sum of their
+      :func:`fixed` distances before ``lo`` (an exact integer: no float summation order).
     """
 
     lo: int
@@ -105,7 +106,7 @@ class Past:
     streak_exact: bool = True
     first_streak: int | None = None
     shoe_runs: dict[str, int] = field(default_factory=dict)
-    shoe_m: dict[str, float] = field(default_factory=dict)
+    shoe_fixed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,46 +159,26 @@ class History:
 
     # -- day sums -----------------------------------------------------------------------------
     def _build_prefix(self) -> None:
+        """Per-day prefix sums (as integers: :func:`fixed` metres, and counts), so a window's
+        sum is exact and the same whatever day the history starts on."""
         first = self.days[0] if self.runs else 0
-        last = self.days[-1] if self.runs else 0
-        size = last - first + 1
-        dist = [0.0] * size
-        climb = [0.0] * size
-        outdoor = [0] * size
-        known = [0] * size
+        size = (self.days[-1] - first + 1) if self.runs else 1
+        per_day = {name: [0] * size for name in SUMS}
         for run in self.runs:
-            k = run.day - first
-            dist[k] += run.distance_m
-            if not run.indoor:
-                outdoor[k] += 1
-                if run.climb_m is not None:
-                    known[k] += 1
-                    climb[k] += run.climb_m
+            for name, amount in zip(SUMS, _amounts(run), strict=True):
+                per_day[name][run.day - first] += amount
         self._first = first
         self._size = size
         # Per run: the sums of the runs of its day that start after it, so a window can end
         # at a run rather than at the end of its day (nothing later is peeked at).
-        self._tail: list[dict[str, float]] = [{} for _ in self.runs]
+        self._tail: list[dict[str, int]] = [{} for _ in self.runs]
         for idx in self.by_day.values():
-            acc = {"dist": 0.0, "climb": 0.0, "outdoor": 0.0, "known": 0.0}
+            acc = dict.fromkeys(SUMS, 0)
             for i in reversed(idx):
                 self._tail[i] = dict(acc)
-                run = self.runs[i]
-                acc["dist"] += run.distance_m
-                if not run.indoor:
-                    acc["outdoor"] += 1
-                    if run.climb_m is not None:
-                        acc["known"] += 1
-                        acc["climb"] += run.climb_m
-        self._cum = {
-            name: _prefix(values)
-            for name, values in (
-                ("dist", dist),
-                ("climb", climb),
-                ("outdoor", outdoor),
-                ("known", known),
-            )
-        }
+                for name, amount in zip(SUMS, _amounts(self.runs[i]), strict=True):
+                    acc[name] += amount
+        self._cum = {name: _prefix(values) for name, values in per_day.items()}
 
     def need(self, day: int) -> None:
         """Note that a rule reads the data of ``day`` (and later): before the window, it is
@@ -206,24 +187,27 @@ class History:
             if self.reached is None or day < self.reached:
                 self.reached = day
 
-    def total(self, name: str, start: int, end: int) -> float:
-        """Sum of ``name`` (dist, climb, outdoor, known) over days start … end."""
+    def _sum(self, name: str, start: int, end: int) -> int:
         if start <= end:
             self.need(start)
         lo = max(start - self._first, 0)
         hi = min(end - self._first + 1, self._size)
         if hi <= lo:
-            return 0.0
+            return 0
         cum = self._cum[name]
         return cum[hi] - cum[lo]
+
+    def total(self, name: str, start: int, end: int) -> float:
+        """Sum of ``name`` (dist, climb: metres; outdoor, known: runs) over days start … end."""
+        return _value(name, self._sum(name, start, end))
 
     def through(self, name: str, start: int, t: int, i: int | None = None) -> float:
         """Sum of ``name`` over days start … t, where day t counts only its runs up to and
         including run i (i None: the whole day)."""
-        value = self.total(name, start, t)
+        value = self._sum(name, start, t)
         if i is not None and start <= t:
-            value -= self._tail[i].get(name, 0.0)
-        return value
+            value -= self._tail[i].get(name, 0)
+        return _value(name, value)
 
     def d7(self, t: int, i: int | None = None) -> float:
         """Run distance in metres over t − 6 … t (day t up to run i when given)."""
@@ -344,19 +328,20 @@ class History:
     def _build_shoes(self) -> None:
         """Each run's shoe distance before it (metres), counting what the shoe did before the
         first run we know of (the source's reported total minus the runs we have). In a window,
-        the runs before it come from ``past``."""
-        earlier = self.past.shoe_m if self.past is not None else {}
-        known: dict[str, float] = {}
+        the runs before it come from ``past``. Sums are exact (:func:`fixed`), so a window
+        gives the whole history's figures."""
+        earlier = self.past.shoe_fixed if self.past is not None else {}
+        total: dict[str, int] = {}
         for run in self.runs:
             if run.gear_id:
-                known[run.gear_id] = known.get(run.gear_id, 0.0) + run.distance_m
+                total[run.gear_id] = total.get(run.gear_id, 0) + fixed(run.distance_m)
         self.pre_m: dict[str, float] = {}
-        for gid, km in known.items():
+        for gid, amount in total.items():
             shoe = self.shoes.get(gid)
             reported = shoe.reported_m if shoe else None
-            km += earlier.get(gid, 0.0)
-            self.pre_m[gid] = max(reported - km, 0.0) if reported else 0.0
-        running = {gid: m + earlier.get(gid, 0.0) for gid, m in self.pre_m.items()}
+            ran_m = (amount + earlier.get(gid, 0)) / FIXED
+            self.pre_m[gid] = max(reported - ran_m, 0.0) if reported else 0.0
+        running = {gid: earlier.get(gid, 0) for gid in total}
         self.shoe_before_m: list[float | None] = []
         self.first_in_shoe: list[bool] = []
         seen = {g for g, n in self.past.shoe_runs.items() if n} if self.past is not None else set()
@@ -366,10 +351,10 @@ class History:
                 self.shoe_before_m.append(None)
                 self.first_in_shoe.append(False)
                 continue
-            self.shoe_before_m.append(running[gid])
+            self.shoe_before_m.append(self.pre_m[gid] + running[gid] / FIXED)
             self.first_in_shoe.append(gid not in seen)
             seen.add(gid)
-            running[gid] += run.distance_m
+            running[gid] += fixed(run.distance_m)
 
     # -- hard runs (I1, WU) -------------------------------------------------------------------
     def hard(
@@ -411,9 +396,35 @@ def hard_minutes(
     return True, hr_min if hr_min else None
 
 
-def _prefix(values: list[float] | list[int]) -> list[float]:
-    out = [0.0] * (len(values) + 1)
-    acc = 0.0
+SUMS = ("dist", "climb", "outdoor", "known")  # what a window sums, in this order
+FIXED = 1 << 32  # metres are summed as integers of 2**-32 m (exact: no float summation order)
+
+
+def fixed(metres: float) -> int:
+    """``metres`` in units of 2**-32 m, truncated (as SQLite's ``CAST(x * 4294967296.0 AS
+    INTEGER)``, so a sum the database makes is the same integer)."""
+    return int(metres * FIXED)
+
+
+def _amounts(run: Run) -> tuple[int, int, int, int]:
+    """What one run adds to each of :data:`SUMS`."""
+    outdoor = not run.indoor
+    known = outdoor and run.climb_m is not None
+    return (
+        fixed(run.distance_m),
+        fixed(run.climb_m) if known and run.climb_m is not None else 0,
+        int(outdoor),
+        int(known),
+    )
+
+
+def _value(name: str, amount: int) -> float:
+    return amount / FIXED if name in ("dist", "climb") else float(amount)
+
+
+def _prefix(values: list[int]) -> list[int]:
+    out = [0] * (len(values) + 1)
+    acc = 0
     for k, v in enumerate(values):
         acc += v
         out[k + 1] = acc

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..config import Config
 from ..rules.engine import Ledger
-from ..rules.history import MIN_REFERENCE_M, History, Past, Run, Shoe, date_of, day_of
+from ..rules.history import FIXED, MIN_REFERENCE_M, History, Past, Run, Shoe, date_of, day_of
 from ..rules.registry import RULES
 from .alerts import load_ledger
 from .views import counted
@@ -155,7 +155,8 @@ def past_of(db: sqlite_utils.Database, since: int, gap_days: int, runs: list[Run
         exact = True  # the streak in force is the first one
     shoes = sorted({r.gear_id for r in runs if r.gear_id})
     totals = db.execute(
-        f"SELECT gear_id, COUNT(*), COALESCE(SUM(distance_m), 0) FROM activities "
+        f"SELECT gear_id, COUNT(*), SUM(CAST(distance_m * {float(FIXED)!r} AS INTEGER)) "
+        "FROM activities "
         f"WHERE {counted()} AND local_date < ? AND gear_id IN ({', '.join('?' * len(shoes))}) "
         "GROUP BY gear_id",
         [lo, *shoes],
@@ -168,7 +169,7 @@ def past_of(db: sqlite_utils.Database, since: int, gap_days: int, runs: list[Run
         streak_exact=exact,
         first_streak=day_of(first[0]) if first else None,
         shoe_runs={gid: n for gid, n, _m in totals},
-        shoe_m={gid: m for gid, _n, m in totals},
+        shoe_fixed={gid: m or 0 for gid, _n, m in totals},
     )
 
 
