@@ -378,21 +378,20 @@ def hard_minutes(
     time in interval laps, else time at ≥ that heart rate, else unknown.
     """
     interval_min = (run.interval_time_s or 0.0) / 60.0
+    if interval_min > 0:
+        return True, interval_min  # the laps say it all: the histogram is not decoded
     hr_min = None
     histogram = run.histogram() if max_hr else None
     if histogram:
         floor = hr_fraction * max_hr
         hr_min = sum(s for bpm, s in histogram.items() if bpm >= floor) / 60.0
     hard = (
-        interval_min > 0
-        or run.sub_sport == "track"
+        run.sub_sport == "track"
         or run.workout_type == 3
         or (hr_min is not None and hr_min >= min_hard_minutes)
     )
     if not hard:
         return False, None
-    if interval_min > 0:
-        return True, interval_min
     return True, hr_min if hr_min else None
 
 
