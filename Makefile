@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/strava.py
 	$(BIN)/python bench/intervals.py --activities 200
 	$(BIN)/python bench/daemon.py --quick
+	$(BIN)/python bench/scan.py --quick
 	$(BIN)/python bench/mqtt.py --trials 1 --idle 10
 
 torture: $(STAMP)
