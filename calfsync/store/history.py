@@ -135,10 +135,12 @@ def past_of(db: sqlite_utils.Database, since: int, gap_days: int, runs: list[Run
     ).fetchone()
     prev_ref = later = None
     exact = True
-    cursor = db.execute(
-        f"SELECT DISTINCT local_date FROM activities WHERE {ref} ORDER BY local_date DESC", [lo]
-    )
-    for (text,) in cursor:
+    days = db.execute(  # distinct days: the loop stops by the 121st, past the scan
+        f"SELECT DISTINCT local_date FROM activities WHERE {ref} "
+        f"ORDER BY local_date DESC LIMIT {STREAK_SCAN_DAYS + 2}",
+        [lo],
+    ).fetchall()
+    for (text,) in days:
         d = day_of(text)
         if later is None:
             prev_ref = d
