@@ -68,14 +68,21 @@ class Track:
 
 def gunzip(data: bytes, what: str) -> bytes:
     """Inflate a ``.gz`` member, at most :data:`MAX_INFLATED_BYTES`."""
+    chunks: list[bytes] = []
+    total = 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(MAX_INFLATED_BYTES + 1)
+            # a megabyte at a time: read(bound) would allocate the whole bound at once
+            while chunk := gz.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_INFLATED_BYTES:
+                    raise TrackProblem(
+                        f"{what} inflates past {MAX_INFLATED_BYTES} bytes: not an activity"
+                    )
+                chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
         raise TrackProblem(f"{what} is not readable gzip data ({exc})") from exc
-    if len(out) > MAX_INFLATED_BYTES:
-        raise TrackProblem(f"{what} inflates past {MAX_INFLATED_BYTES} bytes: not an activity")
-    return out
+    return b"".join(chunks)
 
 
 def _iso(text: str | None) -> datetime | None:
