@@ -12,6 +12,7 @@ a real daemon subprocess.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 import resource
@@ -20,6 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from daemon_support import (
     Daemon,
     count,
@@ -81,7 +83,10 @@ def _watch(cfg, cache: InboxCache, db_path: Path, mountinfo: Path | None = None)
     return watcher, runs, done
 
 
-def test_a_file_written_in_chunks_is_imported_once_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["long.fit", "long.fit.gz"])
+def test_a_file_written_in_chunks_is_imported_once_whole(tmp_path: Path, name: str) -> None:
+    """A .fit is read at the close that makes it as long as its header says; a .fit.gz cannot
+    tell, and is read when settle_seconds passed after its last write (no scan tick needed)."""
     cfg = make_config(tmp_path, timezone="UTC", settle_seconds=1)
     make_db(cfg).close()
     cache = InboxCache()
@@ -89,7 +94,8 @@ def test_a_file_written_in_chunks_is_imported_once_whole(tmp_path: Path) -> None
     assert watcher.start()
     try:
         data = fit_run(at(2026, 3, 20, 7), 30.0)
-        target = cfg.inboxes[0] / "long.fit"
+        data = gzip.compress(data) if name.endswith(".gz") else data
+        target = cfg.inboxes[0] / name
         size = -(-len(data) // 8)
         for i in range(8):  # each chunk opened, written and closed: 8 close-after-write events
             with target.open("ab") as handle:
