@@ -420,3 +420,33 @@ def test_fit_only_work_loads_no_export_reader(tmp_path: Path) -> None:
     )
     assert "imported 1" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_french_archive(tmp_path: Path) -> None:
+    """The French header as a real archive has it (its first 21 columns), a French date and
+    a French activity type."""
+    cfg = make_config(tmp_path)
+    db = make_db(cfg)
+    header = (
+        "ID de l'activité,Date de l'activité,Nom de l'activité,Type d'activité,"
+        "Description de l'activité,Temps écoulé,Distance,Fréquence cardiaque max.,Effort relatif,"
+        "Déplacement-transport,Note privée sur les activités,Matériel utilisé pour l'activité,"
+        "Nom du fichier,Poids de l'athlète,Poids du vélo,Temps écoulé,Durée de déplacement,"
+        "Distance,Vitesse max.,Vitesse moyenne,Dénivelé positif"
+    )
+    row = (
+        '42,"12 sept. 2018, 15:02:23",Sortie du soir,Course à pied,,3000,"10,20",,,false,,'
+        "Kiprun KS900,,,,3000.0,2950.0,10200.0,,,45.0"
+    )
+    (tmp_path / "fr").mkdir()
+    (tmp_path / "fr" / "activities.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    summary = import_archive(db, cfg, tmp_path / "fr")
+    assert summary.problems == []
+    (act,) = db.query("SELECT * FROM activities")
+    assert (act["start_time"], act["sport"], act["distance_m"]) == (
+        "2018-09-12T15:02:23Z",
+        "running",
+        10_200,
+    )
+    assert (act["elapsed_time_s"], act["moving_time_s"]) == (3000, 2950)
+    assert db.execute("SELECT name FROM gear").fetchall() == [("Kiprun KS900",)]
