@@ -34,8 +34,15 @@ from daemon_support import (
 )
 from fit_support import at, make_config, make_db
 
+from calfsync.config import validate
+from calfsync.ingest import fit as fit_module
 from calfsync.ingest.fit import scan_inboxes
-from calfsync.ingest.fit_watch import InboxWatcher, filesystem_type, network_filesystem
+from calfsync.ingest.fit_watch import (
+    DaemonInboxes,
+    InboxWatcher,
+    filesystem_type,
+    network_filesystem,
+)
 from calfsync.sources.fit.inbox import InboxCache, Walk
 from calfsync.store.db import open_db
 
@@ -207,3 +214,35 @@ def test_the_rotation_looks_at_every_known_file_once_per_round(tmp_path: Path) -
     assert [len(r) for r in rounds] == [3] * 7
     looked = [p for r in rounds for p in r]
     assert sorted(looked[:7]) == sorted(map(str, names)) == sorted(looked[7:14])
+
+
+def test_the_daemon_restarts_its_watch_when_a_reload_changes_the_inboxes(tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+    first = make_config(tmp_path / "a", timezone="UTC")
+    second = make_config(tmp_path / "b", timezone="UTC")
+    unwatched = validate({**_raw(second), "fit": {**_raw(second)["fit"], "watch": False}})
+    inboxes = DaemonInboxes()
+    try:
+        inboxes.apply(first, lambda: None)
+        watcher = inboxes.watcher
+        assert watcher is not None and watcher.watched == first.inboxes
+        inboxes.apply(first, lambda: None)  # SIGHUP, nothing the watch depends on changed
+        assert inboxes.watcher is watcher
+        inboxes.apply(second, lambda: None)
+        assert inboxes.watcher is not None and inboxes.watcher.watched == second.inboxes
+        assert watcher._thread is None  # the old one stopped
+        inboxes.apply(unwatched, lambda: None)
+        assert inboxes.watcher is None
+    finally:
+        inboxes.close()
+    assert fit_module._kept_cache is None  # the daemon is gone: scans keep no listing
+
+
+def _raw(cfg) -> dict:
+    inbox = str(cfg.inboxes[0])
+    return {
+        "database": {"path": str(cfg.db_path)},
+        "fit": {"inbox": [inbox]},
+        "athlete": {"timezone": "UTC"},
+    }
