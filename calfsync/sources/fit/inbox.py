@@ -135,14 +135,22 @@ class InboxCache:
         folders: dict[str, _Folder] = {}
         listed: set[str] = set()
         now_ns = time.time_ns()
-        for inbox in inboxes:
-            root = os.path.realpath(inbox)
-            yield from self._walk_tree(root, now_ns, folders, listed, extra, report)
-        self._folders = folders
-        items = [Candidate(path, key) for key, path in extra.items()]
-        for i in range(0, len(items), BATCH):
-            yield items[i : i + BATCH]
-        yield from self._rotation(folders, listed, extra, everything=verify_all)
+        finished = False
+        try:
+            for inbox in inboxes:
+                root = os.path.realpath(inbox)
+                yield from self._walk_tree(root, now_ns, folders, listed, extra, report)
+            self._folders = folders  # (a walk cut short keeps the old listings: listed again)
+            items = [Candidate(path, key) for key, path in extra.items()]
+            for i in range(0, len(items), BATCH):
+                yield items[i : i + BATCH]
+            yield from self._rotation(folders, listed, extra, everything=verify_all)
+            finished = True
+        finally:
+            if not finished:  # the scan failed (a database error): the next one looks again
+                with self._lock:
+                    self._hints |= hints
+                    self._verify_all |= verify_all
 
     def keep_pending(self, candidate: Candidate, pending: bool) -> None:
         """Record whether ``candidate`` still waits to be read (look at it on every scan)."""
