@@ -262,16 +262,20 @@ def test_bad_files_and_rows_get_a_reason_and_stop_nothing_else(tmp_path: Path) -
 
     summary = import_archive(db, cfg, tmp_path / "e.zip")
 
-    reasons = dict(summary.problems)
+    reasons = [(label.rsplit("!", 1)[1], reason) for label, reason in summary.problems]
     assert len(reasons) == 5
-    assert "activities/301.gpx is not a readable GPX file" in reasons["activities.csv line 2"]
-    assert (
-        "302.fit.gz is named in the export but not in the archive"
-        in reasons["activities.csv line 3"]
+    assert reasons[0][0] == "activities/301.gpx"
+    assert reasons[0][1].startswith("not a readable GPX file")
+    assert reasons[0][1].endswith("the activity of line 2 is imported from activities.csv alone "
+                                  "(no climb, no heart rate)")  # fmt: skip
+    assert reasons[1] == (
+        "activities/302.fit.gz",
+        "named in the export, but not in the archive; the activity of line 3 is imported "
+        "from activities.csv alone (no climb, no heart rate)",
     )
-    assert "303.fit.gz: " in reasons["activities.csv line 4"]
-    assert "not a date" in reasons["activities.csv line 5"]
-    assert "activity id 'abc' is no number" in reasons["activities.csv line 7"]
+    assert reasons[2][0] == "activities/303.fit.gz" and "line 4 is imported" in reasons[2][1]
+    assert reasons[3] == ("activities.csv", "line 5: no time of day in the date 'not a date'")
+    assert reasons[4] == ("activities.csv", "line 7: the activity id 'abc' is no number")
     acts = by_strava_id(db)
     # The runs whose file failed still count, from the CSV alone; the good run has its file.
     assert {k: v["distance_m"] for k, v in acts.items() if k != 305} == {

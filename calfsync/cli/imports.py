@@ -38,7 +38,7 @@ def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
     now = datetime.now(UTC)
     exports, plain = _split_exports(paths)
     changed: set[str] = set()
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []  # (failed | problem, label, reason)
     lines: list[str] = []
     fatal: list[str] = []
     if exports:
@@ -56,15 +56,17 @@ def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
                 fatal.append(str(exc))
                 continue
             changed |= done.changed_dates
-            problems += (done.fit.problems if done.fit else []) + done.problems
+            problems += [("failed", *p) for p in (done.fit.problems if done.fit else [])]
+            # an export's problem may leave the activity imported (from the CSV alone)
+            problems += [("problem", *p) for p in done.problems]
             lines.append(done.line())
     if plain or not exports:
         summary = import_paths(db, cfg, plain, progress=_bar, now=now)
         changed |= summary.changed_dates
-        problems += summary.problems
+        problems += [("failed", *p) for p in summary.problems]
         lines.append(summary.line())
-    for label, reason in problems[:MAX_LISTED_PROBLEMS]:
-        click.echo(f"failed: {label}: {reason}", err=True)
+    for word, label, reason in problems[:MAX_LISTED_PROBLEMS]:
+        click.echo(f"{word}: {label}: {reason}", err=True)
     if len(problems) > MAX_LISTED_PROBLEMS:
         more = len(problems) - MAX_LISTED_PROBLEMS
         click.echo(

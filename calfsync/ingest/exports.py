@@ -68,6 +68,7 @@ class ExportSummary:
 
     kind: str  # "strava" | "garmin"
     path: str
+    csv_label: str = "activities.csv"  # how activities.csv is named in messages
     rows: int = 0
     by_format: dict[str, int] = field(default_factory=dict)  # fit | gpx | tcx | csv
     inserted: int = 0
@@ -151,7 +152,7 @@ def import_strava_archive(
     ``activities.csv`` cannot be placed (a column no name finds, dates that contradict)."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
-    summary = ExportSummary("strava", archive.display)
+    summary = ExportSummary("strava", archive.display, archive.label("activities.csv"))
     try:
         csv_file = read_activities_csv(archive.read("activities.csv"))
         counted = [0]
@@ -199,14 +200,17 @@ def _save_rows(
     summary: ExportSummary,
     now: datetime,
 ) -> None:
-    """Write one batch of rows in one transaction."""
+    """Write one batch of rows in one transaction; a problem is listed under the file it is
+    about, else under activities.csv (its reason names the line)."""
+    archive_label = summary.csv_label
     if not batch:
         return
     with write_tx(db):
         for item in batch:
             summary.rows += 1
             if item.problem:
-                summary.problems.append((f"activities.csv line {item.line}", item.problem))
+                label = item.problem_label or archive_label
+                summary.problems.append((label, item.problem))
             if item.strava is None:
                 continue
             try:
@@ -216,8 +220,8 @@ def _save_rows(
                 if is_database_problem(exc):
                     raise
                 log.exception("storing line %s of activities.csv failed", item.line)
-                reason = f"could not store this activity ({exc.__class__.__name__}: {exc})"
-                summary.problems.append((f"activities.csv line {item.line}", reason))
+                reason = f"line {item.line}: could not store its activity ({exc})"
+                summary.problems.append((archive_label, reason))
 
 
 def _save_row(

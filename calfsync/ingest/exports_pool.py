@@ -40,7 +40,7 @@ def _read(archive: Archive | None, row: CsvRow, day_first: bool, tz_name: str) -
         return read_row(archive, row, day_first, ZoneInfo(tz_name))
     except Exception as exc:  # noqa: BLE001 - one bad row never stops the others
         reason = f"could not read this row ({exc.__class__.__name__}: {exc})"
-        return RowActivities(row.line, problem=f"line {row.line} of activities.csv: {reason}")
+        return RowActivities(row.line, problem=f"line {row.line}: {reason}")
 
 
 def _read_in_worker(row: CsvRow, day_first: bool, tz_name: str) -> RowActivities:
@@ -97,4 +97,4 @@ def _result(row: CsvRow, future: Future[RowActivities]) -> RowActivities:
         return future.result()
     except BrokenProcessPool:
         reason = "the reader process crashed; import the archive again to retry this row"
-        return RowActivities(row.line, problem=f"line {row.line} of activities.csv: {reason}")
+        return RowActivities(row.line, problem=f"line {row.line}: {reason}")

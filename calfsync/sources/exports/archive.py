@@ -91,29 +91,30 @@ class Archive:
 
     def read(self, name: str, max_bytes: int = MAX_MEMBER_BYTES) -> bytes:
         """The bytes of member ``name``. Raises :class:`MemberMissing` or
-        :class:`MemberUnreadable` with the reason in words."""
+        :class:`MemberUnreadable` with the reason in words (the caller names the member:
+        :meth:`label`)."""
         if self._zip is not None:
             info = self._info(name)
             if info is None:
-                raise MemberMissing(f"{name} is named in the export but not in the archive")
+                raise MemberMissing("named in the export, but not in the archive")
             try:
                 return read_entry(self._zip, info, max_bytes)
             except EntryTooLarge as exc:
-                raise MemberUnreadable(f"{name} inflates past {max_bytes} bytes") from exc
+                raise MemberUnreadable(f"inflates past {max_bytes} bytes") from exc
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-                raise MemberUnreadable(f"{name}: the archive entry is damaged ({exc})") from exc
+                raise MemberUnreadable(f"the archive entry is damaged ({exc})") from exc
         target = self._inside(name)
         if target is None:
-            raise MemberUnreadable(f"{name} points outside the export folder: not read")
+            raise MemberUnreadable("the name points outside the export folder: not read")
         try:
             with open_regular(target, max_bytes) as handle:
                 return handle.read(max_bytes + 1)[:max_bytes]
         except FileNotFoundError as exc:
-            raise MemberMissing(f"{name} is named in the export but not in the folder") from exc
+            raise MemberMissing("named in the export, but not in the folder") from exc
         except RefusedInput as exc:
-            raise MemberUnreadable(f"{name}: {exc}") from exc
+            raise MemberUnreadable(str(exc)) from exc
         except OSError as exc:
-            raise MemberUnreadable(f"{name}: cannot read it ({exc.strerror or exc})") from exc
+            raise MemberUnreadable(f"cannot read it ({exc.strerror or exc})") from exc
 
     def _info(self, name: str) -> zipfile.ZipInfo | None:
         assert self._zip is not None

@@ -89,6 +89,7 @@ class RowActivities:
     strava: Activity | None = None
     fit: FitPart | None = None
     problem: str | None = None
+    problem_label: str | None = None  # the file the problem is about (None: the CSV row)
     gear_name: str | None = None
     file_format: str | None = None  # fit | gpx | tcx | None (CSV alone)
 
@@ -122,16 +123,16 @@ def read_row(archive: Archive, row: CsvRow, day_first: bool, tz: ZoneInfo) -> Ro
     """The activities of one CSV row (see the module docstring). Never raises for bad input."""
     out = RowActivities(row.line, gear_name=row.get("gear"))
     if row.problem or row.date is None:
-        out.problem = row.problem or f"line {row.line} of activities.csv has no activity date"
+        out.problem = row.problem or f"line {row.line} has no activity date"
         return out
     strava_id = row.get("id")
     if strava_id is None or not strava_id.isdigit():
-        out.problem = f"line {row.line} of activities.csv: activity id '{strava_id}' is no number"
+        out.problem = f"line {row.line}: the activity id '{strava_id}' is no number"
         return out
     try:
         start = row.date.to_datetime(day_first)
     except ValueError as exc:
-        out.problem = f"line {row.line} of activities.csv: impossible date '{row.get('date')}'"
+        out.problem = f"line {row.line}: impossible date '{row.get('date')}'"
         out.problem += f" ({exc})"
         return out
     act = _from_csv(row, int(strava_id), start, tz)
@@ -194,20 +195,24 @@ def _with_file(
     """Measure ``act`` from its file, or keep the CSV's measures with the reason."""
     label = archive.label(name)
     kind, gz = _format_of(name)
-    fallback = "; the activity is imported from activities.csv alone (no climb, no heart rate)"
+    out.problem_label = label
+    fallback = (
+        f"; the activity of line {row.line} is imported from activities.csv alone "
+        "(no climb, no heart rate)"
+    )
     if kind is None:
-        out.problem = f"{label}: not a FIT, GPX or TCX file{fallback}"
+        out.problem = f"not a FIT, GPX or TCX file{fallback}"
         return
     try:
         data = archive.read(name)
         if gz:
-            data = gunzip(data, label)
+            data = gunzip(data)
         if kind == "fit":
-            _from_fit(data, label, act, row, out, tz)
+            _from_fit(data, label, act, row, out, tz, fallback)
             return
-        track = read_gpx(data, label) if kind == "gpx" else read_tcx(data, label)
+        track = read_gpx(data) if kind == "gpx" else read_tcx(data)
     except (MemberMissing, MemberUnreadable, TrackProblem) as exc:
-        out.problem = f"{exc}{fallback}" if label in str(exc) else f"{label}: {exc}{fallback}"
+        out.problem = f"{exc}{fallback}"
         return
     _from_track(track, act, row, kind, tz)
     out.file_format = kind
@@ -226,17 +231,19 @@ def _from_track(track: Track, act: Activity, row: CsvRow, kind: str, tz: ZoneInf
 
 
 def _from_fit(
-    data: bytes, label: str, act: Activity, row: CsvRow, out: RowActivities, tz: ZoneInfo
+    data: bytes,
+    label: str,
+    act: Activity,
+    row: CsvRow,
+    out: RowActivities,
+    tz: ZoneInfo,
+    fallback: str,
 ) -> None:
     """Read a FIT file through the FIT path; ``act`` takes the chosen session's measures."""
     result = parse_fit_bytes(data, label, tz)
     out.fit = FitPart(hashlib.sha256(data).hexdigest(), label, len(data), result)
     if result.status != "imported" or not result.activities:
-        reason = result.reason or result.status
-        out.problem = (
-            f"{label}: {reason}; the activity is imported from activities.csv alone "
-            "(no climb, no heart rate)"
-        )
+        out.problem = f"{result.reason or result.status}{fallback}"
         return
     chosen = next((a for a in result.activities if a.sport == act.sport), result.activities[0])
     csv_sport = sport_of_type(row.get("type"))

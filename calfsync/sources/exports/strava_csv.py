@@ -199,16 +199,14 @@ class CsvFile:
         row = CsvRow(line, fields)
         date_text = row.get("date")
         if len(cells) <= max(self.columns.values()):
-            row.problem = (
-                f"line {line} of activities.csv has {len(cells)} cells, not {self.header_len}"
-            )
+            row.problem = f"line {line} has {len(cells)} cells, not {self.header_len}"
         elif date_text is None:
-            row.problem = f"line {line} of activities.csv has no activity date"
+            row.problem = f"line {line} has no activity date"
         else:
             try:
                 row.date = split_date(date_text)
             except DateProblem as exc:
-                row.problem = f"line {line} of activities.csv: {exc}"
+                row.problem = f"line {line}: {exc}"
         return row
 
 

@@ -36,7 +36,8 @@ MAX_INFLATED_BYTES = 64 * 1024 * 1024
 
 
 class TrackProblem(ValueError):
-    """A GPX or TCX file that gives no activity; the message says why."""
+    """A GPX or TCX file that gives no activity; the message says why (the caller names the
+    file)."""
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Track:
         }
 
 
-def gunzip(data: bytes, what: str) -> bytes:
+def gunzip(data: bytes) -> bytes:
     """Inflate a ``.gz`` member, at most :data:`MAX_INFLATED_BYTES`."""
     chunks: list[bytes] = []
     total = 0
@@ -76,12 +77,10 @@ def gunzip(data: bytes, what: str) -> bytes:
             while chunk := gz.read(1 << 20):
                 total += len(chunk)
                 if total > MAX_INFLATED_BYTES:
-                    raise TrackProblem(
-                        f"{what} inflates past {MAX_INFLATED_BYTES} bytes: not an activity"
-                    )
+                    raise TrackProblem(f"inflates past {MAX_INFLATED_BYTES} bytes: not an activity")
                 chunks.append(chunk)
     except (OSError, EOFError, zlib.error) as exc:
-        raise TrackProblem(f"{what} is not readable gzip data ({exc})") from exc
+        raise TrackProblem(f"not readable gzip data ({exc})") from exc
     return b"".join(chunks)
 
 
@@ -118,7 +117,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def read_gpx(data: bytes, what: str) -> Track:
+def read_gpx(data: bytes) -> Track:
     """A GPX file's track (all tracks and segments joined). Raises :class:`TrackProblem`."""
     import gpxpy  # noqa: PLC0415 - only `calfsync import` of an archive reads GPX
     import gpxpy.gpx  # noqa: PLC0415
@@ -126,7 +125,7 @@ def read_gpx(data: bytes, what: str) -> Track:
     try:
         gpx = gpxpy.parse(data.lstrip().decode("utf-8", errors="replace"))
     except (gpxpy.gpx.GPXException, ValueError, ElementTree.ParseError) as exc:
-        raise TrackProblem(f"{what} is not a readable GPX file ({exc})") from exc
+        raise TrackProblem(f"not a readable GPX file ({exc})") from exc
     points: list[tuple[datetime, float | None, float | None, int | None]] = []
     total, previous = 0.0, None
     for track in gpx.tracks:
@@ -140,7 +139,7 @@ def read_gpx(data: bytes, what: str) -> Track:
                 previous = point
                 points.append((moment, total, point.elevation, _gpx_hr(point)))
     if len(points) < 2:
-        raise TrackProblem(f"{what} holds fewer than two timed track points: no activity")
+        raise TrackProblem("fewer than two timed track points: no activity")
     seg = _segment(points)
     seg.has_position = True
     hint = next((t.type for t in gpx.tracks if t.type), None)
@@ -162,15 +161,15 @@ def _gpx_hr(point: Any) -> int | None:
     return None
 
 
-def read_tcx(data: bytes, what: str) -> Track:
+def read_tcx(data: bytes) -> Track:
     """A TCX file's first activity (all laps). Raises :class:`TrackProblem`."""
     try:
         root = ElementTree.fromstring(data.lstrip())
     except ElementTree.ParseError as exc:
-        raise TrackProblem(f"{what} is not a readable TCX file ({exc})") from exc
+        raise TrackProblem(f"not a readable TCX file ({exc})") from exc
     activity = next((e for e in root.iter() if _local(e.tag) == "Activity"), None)
     if activity is None:
-        raise TrackProblem(f"{what} holds no TCX Activity: no activity")
+        raise TrackProblem("no TCX Activity in it: no activity")
     points: list[tuple[datetime, float | None, float | None, int | None]] = []
     lap_total, has_position = 0.0, False
     for lap in (e for e in activity if _local(e.tag) == "Lap"):
@@ -191,7 +190,7 @@ def read_tcx(data: bytes, what: str) -> Track:
                 )
             )
     if len(points) < 2:
-        raise TrackProblem(f"{what} holds fewer than two timed trackpoints: no activity")
+        raise TrackProblem("fewer than two timed trackpoints: no activity")
     seg = _segment(points)
     seg.has_position = has_position
     return Track(seg, points[0][0], activity.get("Sport"), lap_total or None)
