@@ -7,11 +7,10 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fit_support import gz, zip_bytes
+from fit_support import zip_bytes
 
 # The first 32 columns of real headers (see calfsync/sources/exports/strava_csv.py for where
 # they come from): names repeat, so a row is written by (name, occurrence).
@@ -195,10 +194,3 @@ def garmin_export(
 
 def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def gzipped(data: bytes) -> bytes:
-    return gz(data)
-
-
-Maker = Callable[..., bytes]

@@ -20,7 +20,6 @@ from exports_support import (
     GERMAN,
     SHOES_CSV,
     gpx_file,
-    gzipped,
     strava_archive,
     strava_row,
     tcx_file,
@@ -82,9 +81,9 @@ def test_an_english_archive_gives_names_shoes_and_every_file_format(tmp_path: Pa
     files = {
         "activities/101.fit.gz": gz(encode_activity([hilly], utc_offset_s=7200)),
         "activities/102.gpx": gpx_file(at(2026, 4, 2, 6)),
-        "activities/103.gpx.gz": gzipped(gpx_file(at(2026, 4, 3, 6), km=8, minutes=40)),
+        "activities/103.gpx.gz": gz(gpx_file(at(2026, 4, 3, 6), km=8, minutes=40)),
         "activities/104.tcx": tcx_file(at(2026, 4, 4, 6)),
-        "activities/105.tcx.gz": gzipped(tcx_file(at(2026, 4, 5, 6), 12, 70, sport="Running")),
+        "activities/105.tcx.gz": gz(tcx_file(at(2026, 4, 5, 6), 12, 70, sport="Running")),
     }
     (tmp_path / "export_1.zip").write_bytes(strava_archive(rows, files))
     assert detect(tmp_path / "export_1.zip") == "strava"
