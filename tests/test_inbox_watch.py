@@ -246,3 +246,19 @@ def _raw(cfg) -> dict:
         "fit": {"inbox": [inbox]},
         "athlete": {"timezone": "UTC"},
     }
+
+
+def test_an_inbox_inside_another_is_walked_once(tmp_path: Path) -> None:
+    outer = tmp_path / "inbox"
+    inner = outer / "garmin"
+    inner.mkdir(parents=True)
+    drop_file(inner, "run.fit", fit_run(at(2026, 3, 20, 7), 10.0))
+    cfg = validate(
+        {
+            "database": {"path": str(tmp_path / "calfsync.db")},
+            "fit": {"inbox": [str(outer), str(inner)], "settle_seconds": 0},
+            "athlete": {"timezone": "UTC"},
+        }
+    )
+    summary = scan_inboxes(make_db(cfg), cfg)
+    assert (summary.imported, summary.duplicates) == (1, 0)

@@ -177,6 +177,8 @@ class InboxCache:
         trust_ns = now_ns - int(TRUST_AFTER_S * 1e9)
         while stack:
             folder = stack.pop()
+            if folder in folders:
+                continue  # an inbox inside another one: walked once
             report.folders += 1
             try:
                 info = os.stat(folder)
