@@ -19,6 +19,7 @@ of calfsync/quality.py judge it); a type the tables do not know keeps the file's
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -109,9 +110,10 @@ def _number(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        return float(text.replace(",", "."))
+        value = float(text.replace(",", "."))  # a decimal comma in some languages
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def _offset_s(start: datetime, tz: ZoneInfo) -> int:
