@@ -7,7 +7,9 @@ tests drop real FIT files into an inbox. The page in a real browser: tests/test_
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import sqlite3
 import tomllib
@@ -24,6 +26,7 @@ from calfsync import sync
 from calfsync.cli import cli, main
 from calfsync.config import validate
 from calfsync.errors import CalfsyncError
+from calfsync.outputs import report as report_module
 from calfsync.outputs.report import render, write_report
 from calfsync.outputs.report_data import read_report
 from calfsync.store.db import open_db
@@ -158,6 +161,34 @@ def test_a_report_path_that_is_a_folder_is_an_error_naming_the_fix(tmp_path: Pat
     with pytest.raises(CalfsyncError, match=r"it is a folder\. Set \[report\] path") as err:
         write_report(db, cfg, NOW, folder)
     assert str(folder / "index.html") in str(err.value) and not list(folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        (errno.EROFS, "ReadWritePaths="),  # the systemd unit's ProtectSystem=strict
+        (errno.EACCES, "writable by the user running calfsync"),
+        (errno.ENOSPC, "is full"),
+    ],
+)
+def test_a_folder_calfsync_may_not_write_is_an_error_naming_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, fix: str
+) -> None:
+    db, _cfg = _history(tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = validate(
+        {"database": {"path": str(tmp_path / "c.db")}, "report": {"path": str(site / "i.html")}}
+    )
+
+    def refuse(path: Path, _data: bytes) -> None:
+        raise OSError(code, os.strerror(code), str(path.with_name(".i.html.1234.tmp")))
+
+    monkeypatch.setattr(report_module, "atomic_write", refuse)
+    nightly = sync.run_steps(db, cfg, NOW, sync.JOBS["nightly"])  # what the daemon logs
+    message = nightly.errors["report"]
+    assert message.startswith(f"cannot write the report page {site / 'i.html'}: ")
+    assert fix in message and str(site) in message, message
 
 
 def _fit_config(tmp_path: Path, report_path: Path | None):

@@ -12,6 +12,7 @@ never serves half a page.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from dataclasses import dataclass
@@ -71,8 +72,31 @@ def write_report(
             f"cannot write the report page {path}: the folder {folder} does not exist. "
             "Create it (writable by the user running calfsync), or change [report] path."
         )
-    atomic_write(path, html.encode("utf-8"))
+    try:
+        atomic_write(path, html.encode("utf-8"))
+    except OSError as exc:
+        raise CalfsyncError(unwritable(path, exc)) from exc
     return path
+
+
+def unwritable(path: Path, exc: OSError) -> str:
+    """Why the page could not be written to ``path``, and the fix (README "Report page")."""
+    folder = path.parent
+    why = f"cannot write the report page {path}: {exc.strerror or exc}."
+    if exc.errno == errno.EROFS:
+        return (
+            f"{why} Under the systemd unit (ProtectSystem=strict) the daemon writes only where "
+            f"it is allowed: `sudo systemctl edit calfsync`, add [Service] "
+            f"ReadWritePaths={folder}, and restart it; or change [report] path."
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f'{why} Make {folder} writable by the user running calfsync (README "Report page": '
+            f"sudo install -d -o calfsync -g www-data -m 2750 {folder}), or change [report] path."
+        )
+    if exc.errno == errno.ENOSPC:
+        return f"{why} The disk holding {folder} is full: free some space."
+    return f"{why} Check [report] path and its folder {folder}."
 
 
 def atomic_write(path: Path, data: bytes) -> None:
