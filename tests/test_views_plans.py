@@ -118,3 +118,34 @@ def test_the_check_finds_the_scans_it_is_for():
     )
     assert full_scans("select * from daily_load", ["SCAN daily_totals USING INDEX x"])
     assert not full_scans("select 1 limit 5", ["SCAN alerts USING INDEX idx_alerts_local_date"])
+
+
+SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
+
+
+def documented_plans(text: str) -> dict[str, list[str]]:
+    """docs/schema.md's section "The README's queries: plans": each query (its ```sql block,
+    without the closing semicolon) and the plan lines of the block after it."""
+    section = re.search(
+        r"^### The README's queries: plans\n(.*?)(?=^#{2,3} |\Z)", text, re.S | re.M
+    )
+    body = section.group(1) if section else ""
+    pairs = re.findall(r"```sql\n(.*?);?\n```\n```\n(.*?)```", body, flags=re.S)
+    return {sql.strip(): plan_text.strip().splitlines() for sql, plan_text in pairs}
+
+
+@pytest.mark.parametrize("sql", readme_queries())
+def test_schema_doc_shows_each_readme_query_with_its_plan(dbs: dict[int, Any], sql: str):
+    """docs/schema.md promises the README queries' plans: every query there, plan as SQLite
+    gives it (a README query changed or added without its plan in the doc fails here)."""
+    shown = documented_plans(SCHEMA_DOC.read_text())
+    assert sql in shown, f"docs/schema.md shows no plan for the README query {sql!r}"
+    assert shown[sql] == plan(dbs[3], sql)
+
+
+def test_documented_plans_reads_the_doc_layout():
+    text = (
+        "### The README's queries: plans\nwords\n```sql\nselect 1;\n```\n```\nSCAN x\n```\n\n"
+        "## Next\n```sql\nselect 2;\n```\n```\nSCAN y\n```\n"
+    )
+    assert documented_plans(text) == {"select 1": ["SCAN x"]}
