@@ -22,6 +22,8 @@ from calfsync.store.activities import (
     correct_activity,
     mark_gone_from_strava,
     save_activities,
+    set_details,
+    set_name,
 )
 from calfsync.store.db import open_db, write_tx
 from calfsync.store.gear import add_shoe, assign_gear_by_date, assign_run
@@ -147,6 +149,9 @@ ops = st.lists(
         st.tuples(st.just("shoe"), st.integers(0, 20)),  # shoes add --from
         st.tuples(st.just("assign"), st.integers(0, 5)),  # shoes assign
         st.tuples(st.just("delete"), st.integers(0, 5)),  # a runner's DELETE by hand
+        # intervals.icu's name and shoe for a stored run (g3: a shoe not in gear)
+        st.tuples(st.just("details"), st.integers(0, 5), st.sampled_from([None, "g1", "g3"])),
+        st.tuples(st.just("name"), st.integers(0, 5)),  # an account export's name
     ),
     max_size=14,
 )
@@ -185,6 +190,12 @@ def apply(db: Any, op: tuple) -> None:
         with write_tx(db):
             assign_run(db, f"fit:7:{k}", "g1")
         assign_gear_by_date(db)
+    elif kind == "details":
+        with write_tx(db):
+            set_details(db, f"fit:7:{k}", name=f"run {k}", gear_id=op[2])
+    elif kind == "name":
+        with write_tx(db):
+            set_name(db, f"strava:{500 + k}", f"named {k}")
     elif kind == "delete":
         db.execute("DELETE FROM activities WHERE id IN (?, ?)", [f"fit:7:{k}", f"strava:{500 + k}"])
 
