@@ -3,9 +3,10 @@
 Checks, in order: the configuration; the database (present or creatable, writable, schema
 current); each inbox (a readable folder); each enabled push channel (ntfy: ``GET /v1/health``;
 the others: any HTTP answer from the service's base URL; console: nothing to reach); Strava
-(client credentials, token present, not needing re-authorization); the MQTT broker when
-``[mqtt] host`` is set (a connect and disconnect). Nothing is written and no push is sent.
-Each check returns a :class:`Check`; the command prints them.
+(client credentials, token present, not needing re-authorization); the folder of ``[report]
+path`` when set (exists, writable); the MQTT broker when ``[mqtt] host`` is set (a connect and
+disconnect). Nothing is written and no push is sent. Each check returns a :class:`Check`; the
+command prints them.
 """
 
 from __future__ import annotations
@@ -335,6 +336,41 @@ def check_mqtt(cfg: Config) -> list[Check]:
     return [Check("mqtt", "ok", f"broker {where} accepts calfsync")]
 
 
+def check_report(cfg: Config) -> list[Check]:
+    """``[report] path``, when set: a file name in a folder that exists and calfsync's user may
+    write (the daemon would otherwise fail its report step after every change)."""
+    if not cfg.report.path:
+        return []
+    page = Path(cfg.report.path)
+    folder = page.parent
+    if page.is_dir():
+        return [
+            Check(
+                "report", "fail", f"{page} is a folder", f"set [report] path to {page}/index.html"
+            )
+        ]
+    if not folder.is_dir():
+        return [
+            Check(
+                "report",
+                "fail",
+                f"the folder {folder} of [report] path does not exist",
+                f'create it (README "Report page": sudo install -d -o calfsync -g www-data '
+                f"-m 2750 {folder}) or fix [report] path",
+            )
+        ]
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return [
+            Check(
+                "report",
+                "fail",
+                f"{folder} is not writable by this user",
+                f"make it writable by the user running calfsync (chown calfsync {folder})",
+            )
+        ]
+    return [Check("report", "ok", f"the daemon can write {page}")]
+
+
 def _strava_state(db_path: Path) -> dict[str, str]:
     if not db_path.exists():
         return {}
@@ -362,6 +398,7 @@ def run_checks(obj: Any, now: datetime) -> list[Check]:
     checks.extend(check_inboxes(cfg))
     checks.extend(check_channel(c) for c in cfg.channels)
     checks.extend(check_strava(cfg, now))
+    checks.extend(check_report(cfg))
     checks.extend(check_mqtt(cfg))
     checks.append(check_intervals(cfg))
     return checks

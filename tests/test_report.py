@@ -191,6 +191,28 @@ def test_a_folder_calfsync_may_not_write_is_an_error_naming_the_fix(
     assert fix in message and str(site) in message, message
 
 
+def test_doctor_checks_the_report_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    site = tmp_path / "site"
+
+    def doctor(report_path: Path) -> str:
+        config.write_text(
+            f'[database]\npath = "{tmp_path / "c.db"}"\n[report]\npath = "{report_path}"\n'
+        )
+        with pytest.raises(SystemExit):
+            main(["--config", str(config), "doctor"])
+        return capsys.readouterr().out
+
+    out = doctor(site / "index.html")
+    assert f"FAIL report: the folder {site} of [report] path does not exist" in out, out
+    assert f"-m 2750 {site}" in out and not site.exists()
+    site.mkdir()
+    assert f"FAIL report: {site} is a folder" in doctor(site)
+    assert f"ok   report: the daemon can write {site / 'index.html'}" in doctor(site / "index.html")
+
+
 def _fit_config(tmp_path: Path, report_path: Path | None):
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
