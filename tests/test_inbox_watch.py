@@ -197,6 +197,30 @@ def test_the_daemon_scan_lists_no_unchanged_folder_and_finds_a_file_rewritten_in
     assert count(cfg.db_path, "SELECT COUNT(*) FROM seen_paths") == 6
 
 
+def test_an_unwatched_scan_finds_a_file_replaced_or_deleted_and_added_again_at_once(
+    tmp_path: Path,
+) -> None:
+    """Between two scans of an unwatched inbox (a network mount) a file is replaced by a rename
+    over it, another deleted and written again under its name: the folder's mtime moved, and
+    the next scan reads both, without waiting for the rotation (here none at all)."""
+    cfg = make_config(tmp_path, timezone="UTC", settle_seconds=0)
+    db = make_db(cfg)
+    inbox = cfg.inboxes[0]
+    for n in range(3):
+        (inbox / f"r{n}.fit").write_bytes(fit_run(at(2026, 3, 1 + n, 7), 8.0))
+    cache = InboxCache(verify_per_scan=0)
+    assert scan_inboxes(db, cfg, cache=cache).imported == 3
+    assert scan_inboxes(db, cfg, cache=cache).files == 0
+    drop_file(inbox, "r1.fit", fit_run(at(2026, 3, 20, 7), 12.0))  # temp name, renamed over
+    (inbox / "r2.fit").unlink()
+    (inbox / "r2.fit").write_bytes(fit_run(at(2026, 3, 21, 7), 14.0))
+    assert scan_inboxes(db, cfg, cache=cache).imported == 2
+    assert {r["distance_m"] for r in db.query("SELECT distance_m FROM activities")} >= {
+        12000,
+        14000,
+    }
+
+
 def test_the_rotation_looks_at_every_known_file_once_per_round(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, timezone="UTC", settle_seconds=0)
     inbox = cfg.inboxes[0]

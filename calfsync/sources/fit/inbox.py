@@ -8,7 +8,9 @@ an idle scan cost one ``stat`` per folder plus a fixed number of files:
 - **Folder mtimes.** Creating, renaming or deleting a file in a folder moves the folder's mtime
   (and ctime). A folder whose ``(mtime, ctime)`` is the one it had when it was last listed is
   not listed again: its input names are the cached ones. A folder listed again yields only the
-  names that were not there before. A folder is trusted only when its mtime was already
+  names that were not there before, or whose inode changed (a file replaced by a rename over
+  it, or deleted and written again, between two scans; the inode comes with the listing, no
+  ``stat``). A folder is trusted only when its mtime was already
   :data:`TRUST_AFTER_S` old when it was listed: a file created in the same clock tick as the
   listing would not move the mtime, so a folder changed that recently is listed again next
   scan (an old mtime is moved by any later creation).
@@ -37,6 +39,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +56,7 @@ BATCH = 500  # candidates handed out at a time
 @dataclass
 class _Folder:
     """One listed folder: its stamp when listed (None: list it again), its input file names in
-    order, the ones among them that are symlinks, and its subfolders.
+    order and their inodes, the ones among them that are symlinks, and its subfolders.
 
     The names are kept as one text, NUL-separated (a name cannot hold a NUL): tens of thousands
     of small strings kept for the daemon's life would pin the allocator's arenas that the first
@@ -63,6 +66,7 @@ class _Folder:
     stamp: tuple[int, int] | None
     blob: str
     count: int
+    inodes: array[int]  # one per name, in the same order
     links: frozenset[str]
     dirs: tuple[str, ...]
 
@@ -199,8 +203,9 @@ class InboxCache:
                     continue
                 report.listed += 1
                 listed.add(folder)
-                known = set(old.names) if old is not None else set()
-                new = (n for n in entry.names if n not in known)
+                known = dict(zip(old.names, old.inodes, strict=True)) if old is not None else {}
+                listing = zip(entry.names, entry.inodes, strict=True)
+                new = (name for name, inode in listing if known.get(name) != inode)
                 yield from _batches(folder, entry, new, extra)
             folders[folder] = entry
             stack.extend(os.path.join(folder, d) for d in reversed(entry.dirs))
@@ -255,7 +260,7 @@ def _list(folder: str, stamp: tuple[int, int] | None) -> _Folder:
     """List one folder the way the import always has: hidden names skipped, subfolders (not
     symlinks to folders) walked, input names kept whatever they are (a FIFO named ``x.fit`` is
     refused later, with its reason)."""
-    names: list[str] = []
+    names: list[tuple[str, int]] = []
     links: set[str] = set()
     dirs: list[str] = []
     with os.scandir(folder) as entries:
@@ -271,12 +276,14 @@ def _list(folder: str, stamp: tuple[int, int] | None) -> _Folder:
                 if not entry.is_symlink():
                     dirs.append(name)
             elif is_input_name(name):
-                names.append(name)
+                names.append((name, entry.inode()))
                 if entry.is_symlink():
                     links.add(name)
     names.sort()
     dirs.sort()
-    return _Folder(stamp, "\0".join(names), len(names), frozenset(links), tuple(dirs))
+    blob = "\0".join(name for name, _inode in names)
+    inodes = array("Q", (inode for _name, inode in names))
+    return _Folder(stamp, blob, len(names), inodes, frozenset(links), tuple(dirs))
 
 
 def _candidate(folder: str, name: str, is_link: bool) -> Candidate:
