@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -133,6 +134,8 @@ def test_killed_after_send_before_mark_is_resent_at_once_with_the_same_sequence_
         assert len(pushes) == 2 and pushes[0]["title"] == pushes[1]["title"]
         assert len(ntfy.notifications("calf")) == 1  # the phone shows one
         assert states(db) == {"sent": 1}
+        # Its request had left: the resend counted as an ambiguous send.
+        assert db.execute("SELECT ambiguous FROM notify_outbox").fetchone()[0] == 1
         # And never again after that.
         assert outbox.deliver_due(db, cfg, NOW + timedelta(days=2), force=True).sent == 0
         assert len(ntfy.pushes()) == 2
@@ -166,3 +169,59 @@ def test_claims_of_other_hosts_or_unknown_owners_are_not_taken_for_dead() -> Non
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     assert reclaim.owner_is_dead(f"here:{gone.pid}:abc", host="here")
+
+
+def test_killed_inside_its_request_twice_a_push_stops_at_two_copies(tmp_path: Path) -> None:
+    """Each kill inside the request may leave a copy at the service: the second one makes the
+    push a dead letter naming the fix, not a third copy (found by make torture)."""
+    with FakeNtfy() as ntfy:
+        raw = _raw_config([{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}])
+        db_path = tmp_path / "k2.db"
+        _queue(db_path, raw, 1)
+        for _kill in range(2):
+            ntfy.hold()
+            proc = _flusher(db_path, raw)
+            try:
+                assert ntfy.held.wait(60), "the flusher never reached the service"
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+            finally:
+                ntfy.release()
+        assert len(ntfy.pushes()) == 2
+        db = open_db(db_path)
+        cfg = make_config(raw["notify"]["channels"])
+        report = outbox.deliver_due(db, cfg, NOW + timedelta(seconds=5))
+        assert report.sent == 0 and report.dead == 1
+        assert len(ntfy.pushes()) == 2
+        state, ambiguous, reason = db.execute(
+            "SELECT state, ambiguous, last_error FROM notify_outbox"
+        ).fetchone()
+        assert (state, ambiguous) == ("dead", 2)
+        assert "calfsync notify retry ID" in reason
+        assert db.execute("SELECT pushed FROM alerts").fetchone()[0] == "dead"
+
+
+def test_a_claim_abandoned_before_its_request_left_is_sent_without_counting_a_copy(
+    tmp_path: Path,
+) -> None:
+    """Killed between claiming and sending (no request_at): nothing can be at the service, so
+    the push goes out at once with its ordinary budget, however often that happens."""
+    with FakeNtfy() as ntfy:
+        raw = _raw_config([{"type": "ntfy", "name": "phone", "url": ntfy.url, "topic": "calf"}])
+        db_path = tmp_path / "c.db"
+        _queue(db_path, raw, 1)
+        db = open_db(db_path)
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        owner = f"{socket.gethostname()}:{gone.pid}:dead"
+        lease_end = (NOW + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        db.execute(
+            "UPDATE notify_outbox SET state = 'sending', claimed_by = ?, claimed_until = ?, "
+            "ambiguous = 1, push_key = 'push-x'",
+            [owner, lease_end],
+        )
+        db.conn.commit()
+        cfg = make_config(raw["notify"]["channels"])
+        report = outbox.deliver_due(db, cfg, NOW + timedelta(seconds=5))
+        assert report.sent == 1 and len(ntfy.pushes()) == 1
+        assert db.execute("SELECT state, ambiguous FROM notify_outbox").fetchone() == ("sent", 1)

@@ -171,7 +171,7 @@ def deliver_due(
     clients: dict[str, httpx.Client] = {}
     tried: set[int] = set()
     resolved: dict[str, dict[str, Any]] = {}
-    reclaim.release_dead_claims(db, now)  # a killed flusher's claims: now, not in 5 min
+    report.dead += reclaim.release_abandoned(db, now)  # a killed flusher's claims
     report.dead += reclaim.drop_unpushable(db)
     try:
         while True:
@@ -195,6 +195,7 @@ def deliver_due(
                     reply_topic=_reply_topic(cfg, chan),
                 )
                 attachments.dress(db, cfg, chan, claimed, message, now)  # chart, shoe question
+                reclaim.note_request(db, claimed, worker, now)  # from here a copy may exist
                 provider_id = sender_for(chan["type"])(client, resolved[chan_name], message)
             except ChannelError as exc:
                 _mark_failed(db, cfg, claimed, worker, now, exc, report, chan_name)
@@ -302,7 +303,7 @@ def _claim_next(
             ).fetchone()
             push_key = kept[0] if kept else f"push-{uuid.uuid4().hex}"
             db.execute(
-                f"""UPDATE notify_outbox SET state = 'sending', claimed_by = ?,
+                f"""UPDATE notify_outbox SET state = 'sending', claimed_by = ?, request_at = NULL,
                     claimed_until = ?, push_key = ?, push_day = ?, attempts = attempts + 1
                     WHERE id IN ({marks})""",
                 [worker, utc_iso(now + LEASE), push_key, today, *ids],

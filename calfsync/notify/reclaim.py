@@ -5,10 +5,14 @@ A flusher claims rows (state ``sending``, ``claimed_by = "host:pid:nonce"``, a l
 (``outbox.LEASE``, 5 minutes) before another flusher takes them: long enough for a slow
 request of a live flusher, but after a crash or a restart of the daemon it delays a fresh alert
 by minutes for nothing. So a claim whose owner is a process of *this* host that no longer runs
-is released at once: its lease is set to end now and the row is taken by the usual path
-(the same push key, so a service that deduplicates sees one message). Claims of other hosts
-(a database on a shared disk) and of live processes keep their lease. A reused process id
-only makes the row wait for its lease, as before.
+is released at once, and the row is taken by the usual path (the same push key, so a service
+that deduplicates sees one message). Claims of other hosts (a database on a shared disk) and of
+live processes keep their lease; a reused process id only makes the row wait for it.
+
+Whether the dead flusher's request had left decides what the release costs: ``request_at`` is
+written just before the request. Not set: nothing was sent, the push simply goes out. Set: the
+service may hold a copy, so the release counts as an ambiguous send (``notify/ambiguity.py``),
+which bounds a push to two copies however often the daemon is killed inside its requests.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import utc_iso
+from ..store import alerts as alert_store
 from ..store.db import write_tx
+from . import ambiguity
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -46,28 +52,79 @@ def owner_is_dead(claimed_by: str, host: str | None = None) -> bool:
     return False
 
 
-def release_dead_claims(db: sqlite_utils.Database, now: datetime) -> int:
-    """End the lease of every ``sending`` row whose flusher died on this host; the rows go out
-    in this delivery (counted as a new attempt, keeping their push key). Returns the rows."""
-    owners = [
-        row[0]
-        for row in db.execute(
-            "SELECT DISTINCT claimed_by FROM notify_outbox "
-            "WHERE state = 'sending' AND claimed_by IS NOT NULL AND claimed_until > ?",
-            [utc_iso(now)],
-        )
-    ]
-    dead = [owner for owner in owners if owner_is_dead(owner)]
-    if not dead:
-        return 0
-    marks = ",".join("?" * len(dead))
+def note_request(
+    db: sqlite_utils.Database, claimed: list[dict[str, Any]], worker: str, now: datetime
+) -> None:
+    """Record that the request carrying ``claimed`` is about to leave (one small commit): a
+    flusher killed after this may have delivered the push, one killed before it cannot have."""
+    ids = [row["id"] for row in claimed]
+    marks = ",".join("?" * len(ids))
     with write_tx(db):
-        cursor = db.execute(
-            f"""UPDATE notify_outbox SET claimed_until = ?
-                WHERE state = 'sending' AND claimed_by IN ({marks})""",
-            [utc_iso(now), *dead],
+        db.execute(
+            f"""UPDATE notify_outbox SET request_at = ?
+                WHERE id IN ({marks}) AND claimed_by = ? AND state = 'sending'""",
+            [utc_iso(now), *ids, worker],
         )
-    return cursor.rowcount
+
+
+def release_abandoned(db: sqlite_utils.Database, now: datetime) -> int:
+    """Hand back the claims of flushers that died on this host (at once) or whose lease ended.
+
+    A claim whose request had not left is simply released: no copy can exist. One whose request
+    had left counts as an ambiguous send, as a timeout does: the resend carries the same push
+    key and waits longer, and after :data:`~calfsync.notify.ambiguity.MAX_AMBIGUOUS` such sends
+    the row is a dead letter rather than a third copy. Returns the rows dead-lettered."""
+    now_iso = utc_iso(now)
+    rows = db.execute(
+        "SELECT id, claimed_by, claimed_until, request_at, ambiguous FROM notify_outbox "
+        "WHERE state = 'sending'"
+    ).fetchall()
+    dead_owner: dict[str, bool] = {}
+    released: list[int] = []
+    resend: list[tuple[int, int]] = []
+    stop: list[tuple[int, int]] = []
+    for row_id, owner, until, request_at, ambiguous in rows:
+        if owner not in dead_owner:
+            dead_owner[owner] = owner_is_dead(owner or "")
+        if not (dead_owner[owner] or (until or "") <= now_iso):
+            continue  # a live claim keeps its lease
+        if request_at is None:
+            released.append(row_id)
+        elif ambiguous + 1 >= ambiguity.MAX_AMBIGUOUS:
+            stop.append((row_id, ambiguous + 1))
+        else:
+            resend.append((row_id, ambiguous + 1))
+    if not (released or resend or stop):
+        return 0
+    with write_tx(db):
+        for row_id in released:
+            db.execute(
+                "UPDATE notify_outbox SET claimed_until = ? WHERE id = ? AND state = 'sending'",
+                [now_iso, row_id],
+            )
+        for row_id, count in resend:
+            db.execute(
+                """UPDATE notify_outbox SET claimed_until = ?, request_at = NULL, ambiguous = ?
+                   WHERE id = ? AND state = 'sending'""",
+                [now_iso, count, row_id],
+            )
+        for row_id, count in stop:
+            db.execute(
+                """UPDATE notify_outbox SET state = 'dead', claimed_by = NULL,
+                   claimed_until = NULL, request_at = NULL, ambiguous = ?, last_error = ?
+                   WHERE id = ? AND state = 'sending'""",
+                [count, STOPPED_REASON.format(count=count), row_id],
+            )
+        if stop:
+            alert_store.refresh_pushed(db, [row_id for row_id, _count in stop])
+    return len(stop)
+
+
+STOPPED_REASON = (
+    "not resent: calfsync stopped (killed or crashed) during {count} requests of this push, so "
+    "the service may have shown it already and each resend could add a copy. "
+    "`calfsync notify retry ID` if it never arrived."
+)
 
 
 def drop_unpushable(db: sqlite_utils.Database) -> int:

@@ -230,6 +230,12 @@ def _outbox_ambiguous(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE notify_outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0")
 
 
+def _outbox_request_at(db: sqlite_utils.Database) -> None:
+    # When the current claim's request left (NULL: not yet). A claim abandoned by a killed
+    # flusher with it set may have reached the service: counted as an ambiguous send.
+    db.execute("ALTER TABLE notify_outbox ADD COLUMN request_at TEXT")
+
+
 # The runs every view counts (views.COUNTED, frozen here: a migration never changes; a new
 # definition of COUNTED needs a new migration that recreates the triggers and refills the totals).
 _COUNTED_0007 = (
@@ -334,6 +340,7 @@ ORDER = (
     ("0005_suspect_and_delivery", _suspect_and_delivery),
     ("0006_outbox_ambiguous", _outbox_ambiguous),
     ("0007_load_totals", _load_totals),
+    ("0008_outbox_request_at", _outbox_request_at),
 )
 MIGRATIONS = Migrations("calfsync")
 for _name, _migration in ORDER:
