@@ -28,6 +28,7 @@ from calfsync.config import validate
 from calfsync.errors import CalfsyncError
 from calfsync.outputs import report as report_module
 from calfsync.outputs.report import render, write_report
+from calfsync.outputs.report_charts import weekly_chart
 from calfsync.outputs.report_data import read_report
 from calfsync.store.db import open_db
 from calfsync.store.gear import add_shoe
@@ -116,6 +117,23 @@ def test_weeks_without_runs_are_drawn_and_the_soreness_log_listed(tmp_path: Path
     assert shoe.retire_at_m == 400_000 and shoe.runs == len(data.runs) == 65
     assert shoe.distance_m == 440_000  # past its retirement: drawn full and in the alert colour
     assert 'class="fill worn"' in render(data)
+
+
+def test_the_climb_line_drops_to_0_without_runs_and_breaks_where_unknown(tmp_path: Path) -> None:
+    cfg = make_cfg(database={"path": str(tmp_path / "c.db")})
+    db = open_db(tmp_path / "c.db")
+    treadmill = weeks(1, 28.0, first_day=7 * 4, climb_per_run=None)  # week 4: climb unknown
+    store(db, weeks(3, 28.0) + treadmill + weeks(1, 28.0, first_day=7 * 5))  # week 3: no runs
+    now = datetime.combine(DAY0 + timedelta(days=7 * 6 + 2), datetime.min.time(), UTC)
+    svg = weekly_chart(read_report(db, cfg, now, 8))  # weeks -1 … 6
+    lines = [
+        [tuple(map(float, p.split(","))) for p in points.split()]
+        for points in re.findall(r'<polyline class="climb" points="([^"]*)"', svg)
+    ]
+    assert [len(points) for points in lines] == [5, 2]  # weeks -1 … 3, then 5 and 6
+    base = lines[0][0][1]  # week -1: before the first run, 0 m
+    assert lines[0][4][1] == base and lines[0][1][1] < base  # week 3 drops to 0, no bridge
+    assert f"<title>Week of {(DAY0 + timedelta(days=21)).isoformat()}: no runs</title>" in svg
 
 
 def test_report_command_writes_the_page_where_asked(tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ def alert_label(alert: AlertRow) -> str:
 
 
 def week_label(week: Week) -> str:
+    if week.runs == 0:
+        return f"Week of {week.start.isoformat()}: no runs"
     climb = "climb unknown" if week.ascent_m is None else f"{week.ascent_m:.0f} m climb"
     return f"Week of {week.start.isoformat()}: {km(week.distance_m)}, {climb}, {week.runs} run(s)"
 
@@ -76,16 +78,26 @@ def weekly_chart(data: ReportData) -> str:
                     f' data-alert="{alert.id}"',
                 )
             )
-    climbs = [
-        (frame.x(k) + frame.slot / 2, frame.y(w.ascent_m, climb_ticks[-1]))
-        for k, w in enumerate(weeks)
-        if w.ascent_m is not None
-    ]
-    parts.append(polyline(climbs, "climb"))
-    parts += [circle(x, y, 2.5, "climb-dot", "") for x, y in climbs[-1:]]
+    lines = climb_lines(weeks, frame, climb_ticks[-1])
+    parts += [polyline(points, "climb") for points in lines]
+    parts += [circle(x, y, 2.5, "climb-dot", "") for x, y in lines[-1][-1:]] if lines else []
     parts += frame.x_labels([w.start.strftime("%d %b") for w in weeks])
     parts.append("</svg>")
     return "".join(parts)
+
+
+def climb_lines(weeks: list[Week], frame: Frame, top_m: float) -> list[list[tuple[float, float]]]:
+    """The climb line's points, one line per stretch of weeks whose climb is known: a week
+    without runs climbed 0 m (the line drops to 0 rather than bridging it), a week whose runs
+    carry no elevation (a treadmill) breaks the line."""
+    lines: list[list[tuple[float, float]]] = [[]]
+    for k, week in enumerate(weeks):
+        climb = 0.0 if week.runs == 0 else week.ascent_m
+        if climb is None:
+            lines.append([])
+            continue
+        lines[-1].append((frame.x(k) + frame.slot / 2, frame.y(climb, top_m)))
+    return [points for points in lines if points]
 
 
 def run_label(run: RunPoint, lookback_days: int) -> str:
