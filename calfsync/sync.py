@@ -177,8 +177,25 @@ class CycleReport:
 
 
 def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> ImportSummary:
-    """Import new or changed files from the ``[fit] inbox`` folders."""
-    return scan_inboxes(db, cfg, now=now)
+    """Import new or changed files from the ``[fit] inbox`` folders, account exports (Strava,
+    Garmin) dropped there with their names, shoes and GPX/TCX runs."""
+    try:
+        summary = scan_inboxes(db, cfg, now=now)
+    except PartlyFailed as exc:  # an unreadable folder: the exports found are imported still
+        if isinstance(exc.report, ImportSummary):
+            _import_exports(db, cfg, exc.report, now)
+        raise
+    _import_exports(db, cfg, summary, now)
+    return summary
+
+
+def _import_exports(
+    db: sqlite_utils.Database, cfg: Config, found: ImportSummary, now: datetime
+) -> None:
+    if found.exports:
+        from .ingest.exports import import_inbox_exports  # loaded only when there is one
+
+        import_inbox_exports(db, cfg, found, now)
 
 
 def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:

@@ -36,6 +36,7 @@ import sqlite_utils
 from ..config import Config
 from ..errors import CalfsyncError
 from ..model import parse_utc, utc_iso
+from ..sources.exports import STRAVA, kind_of, open_archive
 from ..sources.exports.archive import Archive, MemberMissing, MemberUnreadable
 from ..sources.exports.csv_dates import DateParts, DateProblem, day_first
 from ..sources.exports.garmin import GarminSummary, read_garmin_export
@@ -46,9 +47,10 @@ from ..sources.exports.strava_csv import (
     read_activities_csv,
     read_shoes_csv,
 )
+from ..sources.fit.inputs import file_sha256
 from ..store.activities import mark_dirty, save_activities, set_gear, set_name
 from ..store.db import is_database_problem, write_tx
-from ..store.fit_files import FitFile, is_recorded, save_fit_file
+from ..store.fit_files import FitFile, is_recorded, mark_seen, save_fit_file
 from ..store.gear import save_gear
 from .exports_pool import read_rows
 from .fit import ImportSummary, Progress, import_paths
@@ -271,6 +273,45 @@ def _save_fit(
     saved = save_fit_file(db, file, now)
     if saved is not None:
         summary.changed_dates |= saved.changed_dates
+
+
+# --------------------------------------------------------------------------- in the inbox
+
+
+def import_inbox_exports(
+    db: sqlite_utils.Database, cfg: Config, summary: ImportSummary, now: datetime
+) -> None:
+    """Import the account exports an inbox scan found (``summary.exports``) as ``calfsync
+    import`` does, adding what they changed to ``summary``. Each is then recorded in
+    ``seen_paths``, so the next scan reads it again only once it changed; one that cannot be
+    read is counted failed with its reason and the others import."""
+    for path, key in summary.exports:
+        try:
+            stat = os.stat(path)
+            sha256 = file_sha256(Path(path))
+            with open_archive(Path(path)) as archive:
+                if kind_of(archive) == STRAVA:
+                    done = import_strava_archive(db, cfg, archive, now=now)
+                else:
+                    done = import_garmin_export(db, cfg, Path(path), archive, now=now)
+        except OSError as exc:  # vanished, unreadable: not recorded, the next scan tries again
+            summary.fail(key, f"cannot read the file: {exc.strerror or exc}")
+            continue
+        except (CalfsyncError, ValueError) as exc:  # recorded: read again once it changes
+            log.warning("inbox: account export %s not imported: %s", key, exc)
+            summary.fail(key, str(exc))
+            done = None
+        with write_tx(db):
+            mark_seen(db, key, stat.st_size, stat.st_mtime_ns, sha256)
+        if done is None:
+            continue
+        log.info("inbox: %s", done.line())
+        summary.changed_dates |= done.changed_dates
+        summary.activities += done.inserted + done.updated
+        if done.fit is not None:
+            summary.add(done.fit)
+        for label, reason in done.problems:  # the activity itself is imported (from the CSV)
+            log.warning("inbox: %s: %s", label, reason)
 
 
 # --------------------------------------------------------------------------- Garmin export

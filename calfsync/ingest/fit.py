@@ -69,6 +69,10 @@ class ImportSummary:
     changed_dates: set[str] = field(default_factory=set)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (label, reason) of failures
     waiting: int = 0  # inbox files still changing: not read, left to a later scan
+    # Strava or Garmin account exports (zips) a scan found in the inbox, not read here: (path,
+    # key) for :func:`calfsync.ingest.exports.import_inbox_exports`, which gives their names,
+    # shoes and GPX/TCX runs.
+    exports: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def files(self) -> int:
@@ -78,9 +82,10 @@ class ImportSummary:
         """The closing summary line."""
         salvaged = f" ({self.salvaged} salvaged)" if self.salvaged else ""
         waiting = f", {self.waiting} still changing (read once settled)" if self.waiting else ""
+        exports = f", account exports {len(self.exports)}" if self.exports else ""
         return (
             f"imported {self.imported}{salvaged}, skipped {self.skipped}, failed {self.failed}, "
-            f"duplicates {self.duplicates}{waiting} in {self.seconds:.1f} s"
+            f"duplicates {self.duplicates}{waiting}{exports} in {self.seconds:.1f} s"
         )
 
     def count(self, label: str, saved: SavedFile | None) -> None:
@@ -339,6 +344,9 @@ def scan_inboxes(
     ``seen_paths`` row: a copy in progress would be salvaged as a short run and alert as one. A
     later scan reads it whole. Temporary names of sync tools are never listed.
 
+    A zip that is a Strava or Garmin account export is not read here: it is listed in the
+    summary's ``exports`` for :func:`calfsync.ingest.exports.import_inbox_exports`.
+
     Scans run inside the daemon and ``sync``, usually on a few new files: with ``[fit] workers``
     at 0 they parse in one process (no pool), leaving the other cores to the machine.
     """
@@ -370,8 +378,15 @@ def scan_inboxes(
                 files.append(candidate)
             else:
                 waiting += 1
+    exports = []
+    if any(c.key.lower().endswith(".zip") for c in files):
+        from ..sources.exports import detect  # loaded only when a zip may be an export
+
+        exports = [c for c in files if c.key.lower().endswith(".zip") and detect(Path(c.path))]
+        files = [c for c in files if c not in exports]
     summary = _run(db, cfg, files, progress=None, now=now, auto_workers=1)
     summary.waiting = waiting
+    summary.exports = [(c.path, c.key) for c in exports]
     if walk.unreadable:  # the readable files are stored; the runner must fix the rest
         listed = "; ".join(f"{folder}: {reason}" for folder, reason in walk.unreadable[:5])
         raise PartlyFailed(
