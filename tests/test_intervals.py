@@ -187,6 +187,8 @@ def test_strava_sourced_stubs_are_skipped_and_counted_in_status(
     assert report["intervals"]["imported"] == 1
     assert report["intervals"]["strava_skipped"] == 2
     assert "2 Strava-sourced skipped" in text
+    steps = [line.split() for line in text.splitlines() if "last ok" in line]
+    assert ["intervals", "last", "ok"] in [words[:3] for words in steps]  # not "intervalslast"
     assert report["steps"]["intervals"]["interval_s"] == 1800.0
     assert not any(p.startswith("intervals") for p in report["problems"])
     set_state(icu_db, "cycle.intervals.last_ok", "2026-01-01T00:00:00Z")  # no poll since

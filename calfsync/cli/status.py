@@ -57,10 +57,11 @@ def render(report: dict[str, Any], now: datetime) -> str:
         f"pushes     {pushes['pending']} pending, {pushes['sent']} sent, {pushes['dead']} dead",
     ]
     lines.append("steps")
+    width = max([8, *map(len, report["steps"])]) + 1  # "intervals" is 9 letters
     for step, info in report["steps"].items():
         if info["last_run"] is None and info["last_ok"] is None and info["interval_s"] is None:
             continue
-        line = f"  {step:<9}last ok {_when(info['last_ok'], now)}"
+        line = f"  {step:<{width}}last ok {_when(info['last_ok'], now)}"
         if info["next"]:
             line += f"; next {_when(info['next'], now)}"
         lines.append(line)
