@@ -28,8 +28,9 @@ from calfsync.config import validate
 from calfsync.errors import CalfsyncError
 from calfsync.outputs import report as report_module
 from calfsync.outputs.report import render, write_report
-from calfsync.outputs.report_charts import weekly_chart
+from calfsync.outputs.report_charts import climb_lines, weekly_chart
 from calfsync.outputs.report_data import read_report
+from calfsync.outputs.svg import Frame
 from calfsync.store.db import open_db
 from calfsync.store.gear import add_shoe
 from calfsync.store.soreness import add_report
@@ -125,14 +126,14 @@ def test_the_climb_line_drops_to_0_without_runs_and_breaks_where_unknown(tmp_pat
     treadmill = weeks(1, 28.0, first_day=7 * 4, climb_per_run=None)  # week 4: climb unknown
     store(db, weeks(3, 28.0) + treadmill + weeks(1, 28.0, first_day=7 * 5))  # week 3: no runs
     now = datetime.combine(DAY0 + timedelta(days=7 * 6 + 2), datetime.min.time(), UTC)
-    svg = weekly_chart(read_report(db, cfg, now, 8))  # weeks -1 … 6
-    lines = [
-        [tuple(map(float, p.split(","))) for p in points.split()]
-        for points in re.findall(r'<polyline class="climb" points="([^"]*)"', svg)
-    ]
-    assert [len(points) for points in lines] == [5, 2]  # weeks -1 … 3, then 5 and 6
-    base = lines[0][0][1]  # week -1: before the first run, 0 m
-    assert lines[0][4][1] == base and lines[0][1][1] < base  # week 3 drops to 0, no bridge
+    shown = read_report(db, cfg, now, 8).weeks  # weeks -1 … 6
+    frame = Frame(640, 300, len(shown), 40, (48, 48, 34, 30))
+    lines = climb_lines(shown, frame, 100)
+    xs = [[round((x - frame.left) / frame.slot - 0.5) - 1 for x, _y in line] for line in lines]
+    assert xs == [[0, 1, 2, 3], [5, 6]]  # from the first run; week 4 unknown: no bridge
+    assert [y for _x, y in lines[0]] == [frame.y(80, 100)] * 3 + [frame.base]  # week 3: 0 m
+    svg = weekly_chart(read_report(db, cfg, now, 8))
+    assert svg.count('<polyline class="climb"') == 2
     assert f"<title>Week of {(DAY0 + timedelta(days=21)).isoformat()}: no runs</title>" in svg
 
 

@@ -87,11 +87,12 @@ def weekly_chart(data: ReportData) -> str:
 
 
 def climb_lines(weeks: list[Week], frame: Frame, top_m: float) -> list[list[tuple[float, float]]]:
-    """The climb line's points, one line per stretch of weeks whose climb is known: a week
-    without runs climbed 0 m (the line drops to 0 rather than bridging it), a week whose runs
-    carry no elevation (a treadmill) breaks the line."""
+    """The climb line's points, one line per stretch of weeks whose climb is known, from the
+    first week with runs: a later week without runs climbed 0 m (the line drops to 0 rather
+    than bridging it), a week whose runs carry no elevation (a treadmill) breaks the line."""
     lines: list[list[tuple[float, float]]] = [[]]
-    for k, week in enumerate(weeks):
+    first = next((k for k, week in enumerate(weeks) if week.runs), len(weeks))
+    for k, week in enumerate(weeks[first:], start=first):
         climb = 0.0 if week.runs == 0 else week.ascent_m
         if climb is None:
             lines.append([])
