@@ -95,8 +95,10 @@ class ExportSummary:
                 f"{self.parents_skipped}"
             )
         formats = ", ".join(f"{n} {k.upper()}" for k, n in sorted(self.by_format.items()))
+        stored = sum(self.by_format.values())
+        skipped = f", {self.rows - stored} rows skipped" if self.rows > stored else ""
         return (
-            f"Strava archive {self.path}: {self.rows} activities ({formats or 'none'}); "
+            f"Strava archive {self.path}: {stored} activities ({formats or 'none'}){skipped}; "
             f"new {self.inserted}, updated {self.updated}, unchanged {self.unchanged}; "
             f"{self.shoes_created} new shoes; {len(self.problems)} problems "
             f"in {self.seconds:.1f} s"
