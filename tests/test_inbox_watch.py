@@ -16,6 +16,7 @@ import gzip
 import logging
 import os
 import resource
+import shutil
 import threading
 import time
 from datetime import timedelta
@@ -36,6 +37,7 @@ from fit_support import at, make_config, make_db
 
 from calfsync.config import validate
 from calfsync.ingest import fit as fit_module
+from calfsync.ingest import fit_watch
 from calfsync.ingest.fit import scan_inboxes
 from calfsync.ingest.fit_watch import (
     DaemonInboxes,
@@ -116,6 +118,34 @@ def test_a_file_written_in_chunks_is_imported_once_whole(tmp_path: Path, name: s
     km = [round(r["distance_m"] / 1000) for r in db.query("SELECT distance_m FROM activities")]
     assert rows == [{"status": "imported", "salvaged": 0}] and km == [30]
     assert sum(line.startswith("imported 1") for line in runs) == 1
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved away"])
+def test_an_inbox_that_goes_away_and_comes_back_is_watched_again(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    """The inbox folder is deleted (or renamed away: its watch would follow it) and made
+    again: it is watched again, without a restart or a SIGHUP, and a file landing in it is
+    imported with no scan tick."""
+    monkeypatch.setattr(fit_watch, "RECHECK_S", 0.2)
+    caplog.set_level(logging.INFO, "calfsync")
+    cfg = make_config(tmp_path, timezone="UTC", settle_seconds=0)
+    make_db(cfg).close()
+    watcher, runs, done = _watch(cfg, InboxCache(), cfg.db_path)
+    inbox = cfg.inboxes[0]
+    assert watcher.start()
+    try:
+        if how == "deleted":
+            shutil.rmtree(inbox)
+        else:
+            inbox.rename(tmp_path / "old-inbox")
+        wait_until(lambda: "watched again once it is back" in caplog.text, 10, "the loss")
+        inbox.mkdir()
+        wait_until(lambda: "watching the FIT inbox" in caplog.text.split("once it is back")[-1])
+        drop_file(inbox, "run.fit", fit_run(at(2026, 3, 20, 7), 10.0))
+        assert done.wait(10), runs
+    finally:
+        watcher.close()
 
 
 def test_the_watch_falls_back_to_scans_when_it_cannot_be_set_up(tmp_path: Path, caplog) -> None:

@@ -23,7 +23,9 @@ an inbox on a network file system (NFS, SMB/CIFS, sshfs...: inotify sees only th
 writes, not those of the machine that shares it; found from the file system type in
 ``/proc/self/mountinfo``), inotify missing, or its limits reached (``fs.inotify.max_user_watches``
 or ``max_user_instances``). The scan stays on everywhere as the safety net: a lost event (a full
-queue makes the next scan re-check every file) or a watch that went away cannot lose a file.
+queue makes the next scan re-check every file) or a watch that went away cannot lose a file. An
+inbox folder deleted or renamed away (its watch would follow it) is watched again as soon as a
+folder is back under its name (looked for every :data:`RECHECK_S` meanwhile), and scanned then.
 """
 
 from __future__ import annotations
@@ -74,13 +76,22 @@ NETWORK_FILESYSTEMS = frozenset(
 # After the last event on a file, wait this much beyond settle_seconds before looking: the
 # settle rule compares whole seconds of the inode's change time with the wall clock.
 MARGIN_S = 0.25
+# While an inbox folder is gone, look for it under its name this often (a stat).
+RECHECK_S = 10.0
 # inotify masks (linux/inotify.h)
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
-IN_MOVED_TO, IN_CREATE = 0x80, 0x100
+IN_MOVED_TO, IN_CREATE, IN_MOVE_SELF = 0x80, 0x100, 0x800
 IN_Q_OVERFLOW, IN_IGNORED, IN_ISDIR = 0x4000, 0x8000, 0x40000000
 IN_ONLYDIR, IN_EXCL_UNLINK = 0x01000000, 0x04000000
 WATCH_MASK = (
-    IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR | IN_EXCL_UNLINK
+    IN_MODIFY
+    | IN_ATTRIB
+    | IN_CLOSE_WRITE
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+    | IN_EXCL_UNLINK
 )
 # add_watch errors that mean inotify's limits, not one folder's trouble: stop watching.
 _LIMITS = (errno.ENOSPC, errno.EMFILE, errno.ENFILE, errno.ENOMEM)
@@ -190,6 +201,9 @@ class InboxWatcher:
         self.on_ready = on_ready
         self.mountinfo = mountinfo
         self.watched: list[Path] = []  # the inboxes watched (the others are scanned only)
+        self._roots: dict[str, Path] = {}  # resolved folder -> inbox, of the watched inboxes
+        self._lost: dict[str, Path] = {}  # the same, while the folder is gone
+        self._recheck_at = 0.0
         self._inotify: Any = None
         self._folders: dict[int, str] = {}  # watch descriptor -> folder
         self._deadlines: dict[str, float] = {}  # file -> monotonic time to look at it
@@ -233,6 +247,7 @@ class InboxWatcher:
                 self._forget(root)
                 continue
             self.watched.append(inbox)
+            self._roots[root] = inbox
         if not self.watched:
             self.close()
             return False
@@ -311,6 +326,8 @@ class InboxWatcher:
                     del self._deadlines[path]
                     self.cache.hint(path)
                     ready = True
+            if self._lost and now >= self._recheck_at:
+                ready = self._watch_again() or ready
             if ready:
                 try:
                     self.on_ready()
@@ -318,10 +335,45 @@ class InboxWatcher:
                     log.exception("the fit job run by the inbox watch failed")
 
     def _timeout_ms(self) -> int:
-        if not self._deadlines:
+        wakes = list(self._deadlines.values()) + ([self._recheck_at] if self._lost else [])
+        if not wakes:
             return -1  # nothing to wait for: sleep until an event
-        left = min(self._deadlines.values()) - time.monotonic()
+        left = min(wakes) - time.monotonic()
         return max(0, int(left * 1000) + 1)
+
+    def _lose(self, root: str) -> None:
+        """The inbox folder ``root`` was deleted or renamed away: drop its watches, and look
+        for a folder under its name every :data:`RECHECK_S`."""
+        inbox = self._roots.get(root)
+        if inbox is None or root in self._lost:
+            return
+        self._forget(root)
+        self._lost[root] = inbox
+        self._recheck_at = time.monotonic() + RECHECK_S
+        log.warning(
+            "the FIT inbox %s was deleted or moved away: scanned every [daemon] scan_seconds, "
+            "and watched again once it is back",
+            display_path(inbox),
+        )
+
+    def _watch_again(self) -> bool:
+        """Watch the lost inboxes whose folder is back; True when one is (scan it: files may
+        have landed before its watch)."""
+        back = False
+        for root, inbox in list(self._lost.items()):
+            if not os.path.isdir(root):
+                continue
+            try:
+                self._watch_tree(root)
+            except OSError as exc:
+                self._forget(root)
+                log.debug("cannot watch %s yet: %s", display_path(inbox), exc)
+                continue
+            del self._lost[root]
+            log.info("watching the FIT inbox %s again", display_path(inbox))
+            back = True
+        self._recheck_at = time.monotonic() + RECHECK_S
+        return back
 
     def _handle(self, event: Any, now: float) -> bool:
         """Note one event; True when the fit job should run now."""
@@ -332,13 +384,14 @@ class InboxWatcher:
             return True
         if mask & IN_IGNORED:
             folder = self._folders.pop(event.wd, None)
-            if folder is not None and any(os.path.realpath(i) == folder for i in self.watched):
-                log.warning(
-                    "the FIT inbox %s went away: no longer watched, scanned only",
-                    display_path(folder),
-                )
+            if folder in self._roots:
+                self._lose(folder)
             return False
         folder = self._folders.get(event.wd)
+        if mask & IN_MOVE_SELF:  # a subfolder renamed inside the inbox is re-mapped by MOVED_TO
+            if folder in self._roots:
+                self._lose(folder)
+            return False
         if folder is None or not name or name.startswith("."):
             return False
         path = os.path.join(folder, name)
