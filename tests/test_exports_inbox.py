@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from exports_support import ENGLISH, garmin_export, gpx_file, ms, strava_archive, strava_row
 from fit_support import at, gz, make_config, make_db, run
 
+from calfsync.cli import main
 from calfsync.fitwriter import encode_activity
 from calfsync.sync import scan_fit
 
@@ -99,3 +101,25 @@ def test_an_export_that_cannot_be_read_is_failed_with_its_reason_and_stops_nothi
     assert db.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 1
     again = scan_fit(db, cfg, NOW)  # not read again until the file changes
     assert again.failed == 0 and again.exports == []
+
+
+def test_calfsync_import_of_a_folder_holding_an_export_zip(tmp_path: Path, capsys: Any) -> None:
+    """`calfsync import ~/Downloads`: the archive in it is read as an export, the loose FIT
+    file beside it as any FIT file."""
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    rows = [strava_row(701, "May 2, 2026, 6:00:00 AM", "GPX run", file="activities/701.gpx")]
+    files = {"activities/701.gpx": gpx_file(at(2026, 5, 2, 6))}
+    (downloads / "export_5.zip").write_bytes(strava_archive(rows, files))
+    (downloads / "loose.fit").write_bytes(fit_run(at(2026, 5, 5, 6), serial=6))
+    cfg = make_config(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\npath = "{cfg.db_path}"\n[athlete]\ntimezone = "UTC"\n')
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(config), "import", str(downloads)])
+
+    out = capsys.readouterr().out
+    assert exit_info.value.code in (0, None)
+    assert "Strava archive" in out and "1 activities (1 GPX)" in out
+    assert names(make_db(cfg)) == {"2026-05-02": ("GPX run", None), "2026-05-05": (None, None)}

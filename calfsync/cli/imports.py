@@ -14,6 +14,7 @@ import click
 
 from ..errors import CalfsyncError
 from ..ingest.fit import import_paths
+from ..sources.fit.inputs import find_input_files
 from ..sync import evaluate_pending
 from . import Context
 
@@ -85,7 +86,8 @@ def import_cmd(obj: Context, paths: tuple[Path, ...]) -> None:
 
 def _split_exports(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
     """The paths that are Strava or Garmin account exports, and the others. Only a zip or a
-    folder can be one, so plain FIT files cost no look inside."""
+    folder can be one, so plain FIT files cost no look inside. A folder holding an export's
+    zip (~/Downloads) gives that zip as an export and its other files as plain ones."""
     exports: list[Path] = []
     plain: list[Path] = []
     for path in paths:
@@ -96,6 +98,13 @@ def _split_exports(paths: tuple[Path, ...]) -> tuple[list[Path], list[Path]]:
             if detect(path) is not None:
                 exports.append(path)
                 continue
+            if path.is_dir():
+                files = list(find_input_files([path]))
+                inner = [f for f in files if f.name.lower().endswith(".zip") and detect(f)]
+                if inner:
+                    exports += inner
+                    plain += [f for f in files if f not in inner]
+                    continue
         plain.append(path)
     return exports, plain
 
