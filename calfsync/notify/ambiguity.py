@@ -12,7 +12,8 @@ retry made one copy per attempt (issue 11: 3 alerts over 5 flushes made 15 copie
   letter whose reason says the push may have arrived and how to fix the cause.
 
 So a push makes at most ``MAX_AMBIGUOUS`` copies (one per ambiguous send, or one ambiguous and
-one answered), apart from the killed-flusher window described in docs/notifications.md.
+one answered). A flusher killed after its request left counts the same way
+(``notify/reclaim.py``).
 """
 
 from __future__ import annotations
