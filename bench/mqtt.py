@@ -3,6 +3,12 @@
 
     .venv/bin/python bench/mqtt.py              # 3 trials each, 30 s idle window
     .venv/bin/python bench/mqtt.py --trials 1 --idle 10
+    .venv/bin/python bench/mqtt.py --charts     # charts and MQTT on against both off
+
+``--charts``: both daemons push to a loopback ntfy, and a run 60% longer than the history's
+longest lands in the inbox after the first scan, so each sends one S1 alert push; "off" has
+``[notify] charts = false`` and no ``[mqtt]``, "on" draws the push's chart (Pillow loaded) and
+publishes to the broker. The memory figures are then taken after that push.
 
 Each trial starts the daemon on the same database (8 weeks of runs, imported beforehand) and
 measures: the time from the process start to its "daemon started" log line; with MQTT, the
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import re
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,7 +37,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from daemon import CALFSYNC, cpu_s, rss_mb, wait_for  # noqa: E402 - bench/daemon.py's probes
 from daemon_support import count, drop_file, fit_run  # noqa: E402
+from fakes.ntfy import FakeNtfy  # noqa: E402
 from mqtt_support import Broker, Subscriber  # noqa: E402
+
+TOPIC = "bench"
 
 
 def prepare(folder: Path) -> Path:
@@ -56,14 +66,38 @@ def prepare(folder: Path) -> Path:
     return config
 
 
+def with_push(config: Path, ntfy_url: str, charts: bool, trial_dir: Path) -> Path:
+    """``config`` on a copy of its database (each trial imports its own long run) with an
+    ntfy channel instead of the console, charts on or off."""
+    trial_dir.mkdir(parents=True)
+    source = sqlite3.connect(config.parent / "calfsync.db")
+    with sqlite3.connect(trial_dir / "calfsync.db") as copy:
+        source.backup(copy)
+    source.close()
+    (trial_dir / "inbox").mkdir()
+    text = config.read_text().replace(str(config.parent), str(trial_dir))
+    text = text.replace(
+        '[notify]\ndigest = "off"\n[[notify.channels]]\ntype = "console"\n',
+        f'[notify]\ndigest = "off"\nquiet_hours = "off"\ndaily_cap = 0\nask_shoe = false\n'
+        f"charts = {str(charts).lower()}\n"
+        f'[[notify.channels]]\ntype = "ntfy"\nurl = "{ntfy_url}"\ntopic = "{TOPIC}"\n',
+    )
+    path = trial_dir / "config.toml"
+    path.write_text(text)
+    return path
+
+
 def with_mqtt(config: Path, port: int) -> Path:
     path = config.with_name("config-mqtt.toml")
     path.write_text(config.read_text() + f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n')
     return path
 
 
-def trial(config: Path, log: Path, idle_s: float, port: int | None) -> dict[str, float]:
-    """One daemon life: start-up figures, then RSS and CPU over the idle window."""
+def trial(
+    config: Path, log: Path, idle_s: float, port: int | None, ntfy: FakeNtfy | None = None
+) -> dict[str, float]:
+    """One daemon life: start-up figures, then (with ``ntfy``) one alert push, then RSS and
+    CPU over the idle window."""
     sub = Subscriber(port) if port else None
     started = time.perf_counter()
     handle = open(log, "wb")  # noqa: SIM115 - closed below
@@ -82,6 +116,13 @@ def trial(config: Path, log: Path, idle_s: float, port: int | None) -> dict[str,
         query = "SELECT COUNT(*) FROM state WHERE key='cycle.fit.last_run' AND value >= ?"
         since = (datetime.now(UTC) - timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
         wait_for(lambda: count(db, query.replace("?", f"'{since}'")), 30)
+        if ntfy is not None:
+            before = len(ntfy.pushes(TOPIC))
+            start = datetime.now(UTC) - timedelta(hours=1)
+            drop_file(config.parent / "inbox", "long.fit", fit_run(start, 16.0))
+            if not wait_for(lambda: len(ntfy.pushes(TOPIC)) > before, 60):
+                raise RuntimeError(f"no push from the daemon; see {log}")
+            out["attachments"] = sum("attachment" in m for m in ntfy.pushes(TOPIC)[before:])
         time.sleep(2)
         out["rss_start_mb"] = rss_mb(proc.pid)
         cpu0, t0 = cpu_s(proc.pid), time.monotonic()
@@ -135,27 +176,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--idle", type=float, default=30.0, help="idle window, seconds")
+    parser.add_argument(
+        "--charts", action="store_true", help="one alert push each: charts and MQTT on vs off"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="calfsync-bench-mqtt-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="calfsync-bench-mqtt-") as tmp, FakeNtfy() as ntfy:
         folder = Path(tmp)
         config = prepare(folder / "data")
         broker = Broker(folder / "broker").start()
         try:
-            mqtt_config = with_mqtt(config, broker.port)
             runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
             for k in range(args.trials):
                 for mode in ("off", "on"):
-                    cfg, port = (config, None) if mode == "off" else (mqtt_config, broker.port)
+                    cfg, port = config, (broker.port if mode == "on" else None)
+                    if args.charts:
+                        cfg = with_push(config, ntfy.url, mode == "on", folder / f"{mode}-{k}")
+                    if port:
+                        cfg = with_mqtt(cfg, port)
                     log = folder / f"daemon-{mode}-{k}.log"
-                    runs[mode].append(trial(cfg, log, args.idle, port))
+                    pushes = ntfy if args.charts else None
+                    runs[mode].append(trial(cfg, log, args.idle, port, pushes))
             states_ms = read_states_ms(config)
         finally:
             broker.stop()
-    print(f"daemon with MQTT off vs on: median of {args.trials} trial(s), idle {args.idle:.0f} s")
+    what = "charts and MQTT" if args.charts else "MQTT"
+    print(f"daemon with {what} off vs on: median of {args.trials} trial(s), idle {args.idle:.0f} s")
     keys = [
         ("started_s", "start to 'daemon started' (s)", "{:.2f}"),
         ("sensors_s", "start to the sensors' state at the broker (s)", "{:.2f}"),
-        ("rss_start_mb", "RSS after the first scan (MB)", "{:.1f}"),
+        ("attachments", "alert pushes that carried the chart", "{:.0f}"),
+        ("rss_start_mb", "RSS after the first scan (and the push) (MB)", "{:.1f}"),
         ("rss_idle_mb", "RSS at the end of the idle window (MB)", "{:.1f}"),
         ("cpu_pct", "CPU over the idle window (%)", "{:.2f}"),
     ]
