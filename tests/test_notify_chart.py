@@ -75,6 +75,9 @@ def test_bars_are_seven_day_totals_with_w1_reference_and_threshold(db: Any) -> N
     assert bars.starts[-1] == NOW.date() - timedelta(days=7)
     assert bars.reference_km == 30.0
     assert bars.threshold_km == 36.0  # max(30 x 1.2, 30 + 5): W1's default threshold
+    # named as what it is: a week past it may still not fire W1 (a new high over the weeks
+    # before, no unconfirmed suspect run), so the chart must not say "W1 fires above"
+    assert (bars.reference_label, bars.threshold_label) == ("7 days before", "W1 threshold")
 
 
 def ntfy_config(fake: FakeNtfy, **notify: Any) -> Any:

@@ -148,7 +148,7 @@ def week_bars(db: sqlite_utils.Database, cfg: Config, end: date, title: str) -> 
         reference_km=round(reference, 1) if reference > 0 else None,
         reference_label="7 days before",
         threshold_km=round(threshold, 1) if threshold else None,
-        threshold_label="W1 fires above",
+        threshold_label="W1 threshold",  # not "fires above": W1 also needs a new high (rules.md)
     )
 
 
