@@ -19,7 +19,7 @@ from notify_support import NOW, add_weeks, alert_and_enqueue, make_config
 from PIL import Image
 
 from calfsync.notify import attachments, ntfy, outbox
-from calfsync.outputs.chart import HIGHLIGHT, MAX_BYTES, WeekBars, draw_png
+from calfsync.outputs.chart import HIGHLIGHT, MAX_BYTES, REFERENCE, WeekBars, draw_png
 from calfsync.store.db import open_db
 
 TG_TOKEN = "123456:ABC-telegram-chart-token"
@@ -66,6 +66,24 @@ def test_the_last_week_is_the_highlighted_bar_and_both_lines_are_drawn() -> None
     assert empty.size == (600, 340)  # no run and no line is still a chart
     with pytest.raises(ValueError, match="one distance per week"):
         draw_png(WeekBars("x", starts, [1.0]))
+
+
+def test_a_line_never_runs_through_a_bars_number() -> None:
+    """Weeks of 30 km against a reference of 32: the dashed line crosses each bar's "30"; the
+    digits keep a halo of background, so the line stops short of them."""
+    starts = [date(2026, 4, 6) + timedelta(weeks=i) for i in range(10)]
+    chart = WeekBars("t", starts, [30.0] * 10, 32.0, "before")
+    image = decoded(draw_png(chart)).convert("RGB")
+    line = [
+        y
+        for y in range(80, 300)  # below the legend
+        if sum(near(image.getpixel((x, y)), REFERENCE) for x in range(100, 590)) > 100
+    ]
+    assert line  # the reference line is there, at the height of the numbers
+    first_number = range(30, 56)  # the first bar's "30", centred at x = 42.6
+    assert not [
+        (x, y) for y in line for x in first_number if near(image.getpixel((x, y)), REFERENCE)
+    ]
 
 
 def test_bars_are_seven_day_totals_with_w1_reference_and_threshold(db: Any) -> None:

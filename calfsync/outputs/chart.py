@@ -68,13 +68,14 @@ def draw_png(chart: WeekBars) -> bytes:
 
     slot = (WIDTH - MARGIN_L - MARGIN_R) / len(chart.km)
     last = len(chart.km) - 1
+    numbers = []  # drawn after the lines, so a line never runs through a bar's number
     for i, (start, km) in enumerate(zip(chart.starts, chart.km, strict=True)):
         x0 = MARGIN_L + i * slot + slot * 0.14
         x1 = MARGIN_L + (i + 1) * slot - slot * 0.14
         colour = HIGHLIGHT if i == last else BAR
         if km > 0:
             draw.rectangle((x0, y_of(km), x1, bottom), fill=colour)
-        _centred(draw, (x0 + x1) / 2, y_of(km) - 22, f"{km:.0f}", small, INK)
+        numbers.append(((x0 + x1) / 2, y_of(km) - 22, f"{km:.0f}"))
         if (last - i) % 2 == 0:
             _centred(draw, (x0 + x1) / 2, bottom + 6, f"{start.day} {start:%b}", small, FAINT)
     draw.line((MARGIN_L, bottom, WIDTH - MARGIN_R, bottom), fill=FAINT, width=2)
@@ -91,6 +92,8 @@ def draw_png(chart: WeekBars) -> bytes:
         text = f"{label} {km:.0f} km"
         draw.text((x + 30, MARGIN_T - 13), text, fill=colour, font=small)
         x += 30 + draw.textlength(text, font=small) + 22
+    for x_mid, y, number in numbers:  # a halo of background around each digit
+        _centred(draw, x_mid, y, number, small, INK, halo=3)
     return _png(image)
 
 
@@ -102,10 +105,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _centred(
-    draw: ImageDraw.ImageDraw, x: float, y: float, text: str, font: object, fill: tuple
+    draw: ImageDraw.ImageDraw,
+    x: float,
+    y: float,
+    text: str,
+    font: object,
+    fill: tuple,
+    halo: int = 0,
 ) -> None:
     width = draw.textlength(text, font=font)  # type: ignore[arg-type]
-    draw.text((x - width / 2, y), text, fill=fill, font=font)  # type: ignore[arg-type]
+    draw.text(
+        (x - width / 2, y),
+        text,
+        fill=fill,
+        font=font,  # type: ignore[arg-type]
+        stroke_width=halo,
+        stroke_fill=BACKGROUND,
+    )
 
 
 def _dashed(draw: ImageDraw.ImageDraw, x0: float, x1: float, y: float, colour: tuple) -> None:
