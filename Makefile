@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/daemon.py --quick
 	$(BIN)/python bench/scan.py --quick
 	$(BIN)/python bench/mqtt.py --trials 1 --idle 10
+	$(BIN)/python bench/mqtt.py --charts --trials 1 --idle 10
 
 torture: $(STAMP)
 	$(BIN)/python bench/torture.py
