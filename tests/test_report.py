@@ -31,6 +31,7 @@ from calfsync.outputs.report import render, write_report
 from calfsync.outputs.report_charts import climb_lines, weekly_chart
 from calfsync.outputs.report_data import read_report
 from calfsync.outputs.svg import Frame
+from calfsync.store.alerts import insert_notice
 from calfsync.store.db import open_db
 from calfsync.store.gear import add_shoe
 from calfsync.store.soreness import add_report
@@ -98,6 +99,21 @@ def test_every_alert_of_the_weeks_is_marked_once_and_explained_whole(tmp_path: P
     shown = len(re.findall(r'class="alert-mark', short))
     older = int(re.search(r"(\d+) older alert\(s\)", short).group(1))
     assert shown + older == len(alerts) and older > 0
+
+
+def test_the_digest_questions_and_notices_are_no_alerts_on_the_page(tmp_path: Path) -> None:
+    db, cfg = _history(tmp_path)
+    rule_alerts = [i for (i,) in db.execute("SELECT id FROM alerts ORDER BY id")]
+    for n, (source, day) in enumerate(
+        [("DIGEST", -1), ("SHOE", -1), ("STRAVA", -2), ("DIGEST", -150)]
+    ):
+        when = (NOW.date() + timedelta(days=day)).isoformat()
+        insert_notice(db, source, f"{source}:{n}", when, f"{source} notice {n}", "not a finding")
+    data = read_report(db, cfg, NOW, 26)
+    assert [a.id for a in data.alerts] == rule_alerts  # a weekly digest is no dot on its week
+    page = render(data)
+    assert "notice" not in page and "not a finding" not in page
+    assert data.older_alerts == 0  # the digest of 150 days ago is no older alert either
 
 
 def render_text(body: str) -> str:

@@ -17,7 +17,12 @@ import sqlite_utils
 from ..config import Config
 from ..rules.history import History, Run
 from ..rules.mileage import recent_longest
+from ..rules.registry import RULE_IDS
 from ..store.views import counted
+
+# The training rules' alerts: the page leaves out the other rows of the alerts table (the weekly
+# digest, the shoe question, notices about calfsync itself), which are no finding about a week.
+_RULES = f"rule IN ({','.join(repr(r) for r in RULE_IDS)})"
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,7 @@ def _read(db: sqlite_utils.Database, cfg: Config, now: datetime, weeks: int) -> 
     for alert in alerts:
         by_start[week_start(date.fromisoformat(alert.local_date)).isoformat()].alerts.append(alert)
     (older,) = db.execute(
-        "SELECT COUNT(*) FROM alerts WHERE local_date < ?", [first.isoformat()]
+        f"SELECT COUNT(*) FROM alerts WHERE local_date < ? AND {_RULES}", [first.isoformat()]
     ).fetchone()
     s1 = cfg.rule("S1")
     return ReportData(
@@ -175,7 +180,7 @@ def _alerts(db: sqlite_utils.Database, first: date, last: date) -> list[AlertRow
         AlertRow(*row)
         for row in db.execute(
             "SELECT id, rule, local_date, severity, title, body, pushed FROM alerts "
-            "WHERE local_date >= ? AND local_date <= ? ORDER BY local_date, id",
+            f"WHERE local_date >= ? AND local_date <= ? AND {_RULES} ORDER BY local_date, id",
             [first.isoformat(), last.isoformat()],
         )
     ]
