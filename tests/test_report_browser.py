@@ -39,6 +39,9 @@ EVIL = "<script>alert(1)</script>"
 # what the browser reports as a problem: console errors and warnings, uncaught exceptions,
 # CSP violations and failed loads (Log), and any dialog a script would open
 PROBLEMS = ("Runtime.exceptionThrown", "Page.javascriptDialogOpening")
+# Generous: on a loaded 2-core machine chromium can take many seconds to start or answer.
+START_S = 60.0
+ANSWER_S = 60.0
 
 
 class Browser:
@@ -62,11 +65,11 @@ class Browser:
             args.insert(1, "--no-sandbox")  # chromium refuses to run as root with its sandbox
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port = self._port(profile / "DevToolsActivePort")
-        pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
+        pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=ANSWER_S).json()
         url = next(p["webSocketDebuggerUrl"] for p in pages if p["type"] == "page")
         self._stack = contextlib.ExitStack()
         self.socket = self._stack.enter_context(
-            websockets_client.connect(url, max_size=None, open_timeout=10)
+            websockets_client.connect(url, max_size=None, open_timeout=ANSWER_S)
         )
         self.events: list[dict[str, Any]] = []
         self._id = 0
@@ -74,21 +77,23 @@ class Browser:
             self.call(f"{domain}.enable")
 
     def _port(self, marker: Path) -> int:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
-            if marker.exists() and marker.read_text().strip():
-                return int(marker.read_text().split()[0])
+            # "PORT\n/devtools/browser/ID": read only once both lines are written
+            lines = marker.read_text().split() if marker.exists() else []
+            if len(lines) >= 2:
+                return int(lines[0])
             if self.process.poll() is not None:
                 raise RuntimeError(f"chromium exited with {self.process.returncode}")
             time.sleep(0.05)
-        raise RuntimeError("chromium did not open its DevTools port within 15 s")
+        raise RuntimeError(f"chromium did not open its DevTools port within {START_S:g} s")
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send one command and return its result; events that arrive meanwhile are kept."""
         self._id += 1
         self.socket.send(json.dumps({"id": self._id, "method": method, "params": params or {}}))
         while True:
-            message = json.loads(self.socket.recv(timeout=20))
+            message = json.loads(self.socket.recv(timeout=ANSWER_S))
             if message.get("id") == self._id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -100,7 +105,7 @@ class Browser:
         self.events.clear()
         self.call("Page.navigate", {"url": url})
         while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
-            self.events.append(json.loads(self.socket.recv(timeout=20)))
+            self.events.append(json.loads(self.socket.recv(timeout=ANSWER_S)))
 
     def evaluate(self, expression: str) -> Any:
         result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
@@ -128,7 +133,7 @@ class Browser:
     def close(self) -> None:
         self._stack.close()
         self.process.terminate()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=ANSWER_S)
 
 
 @pytest.fixture(scope="module")
