@@ -3,6 +3,7 @@ daemon's CPU and memory on the 20-year inbox (issue 14 items 2 and 5).
 
     .venv/bin/python bench/scan.py                 # 1, 5, 20 years; daemon idle for 10 minutes
     .venv/bin/python bench/scan.py --quick         # daemon scans every 5 s for 2 minutes
+    .venv/bin/python bench/scan.py --years 1 5 10 20 --daemon-years 1 5 10 20 --quick
 
 Each inbox holds about 1,000 files a year, junk included, in one folder a year (the layout a
 watch's sync tool or a manual copy leaves): 208 runs (four a week) as ``.fit``, the same runs
@@ -149,6 +150,12 @@ def main() -> None:
     parser.add_argument("--years", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--repeat", type=int, default=40, help="idle scans timed per size")
     parser.add_argument("--no-daemon", action="store_true", help="time the scans only")
+    parser.add_argument(
+        "--daemon-years",
+        type=int,
+        nargs="+",
+        help="idle the daemon on each of these inboxes (among --years); default: the largest",
+    )
     parser.add_argument("--keep", help="build the inboxes in this folder and reuse them")
     args = parser.parse_args()
     scan_s, window = (5, 120.0) if args.quick else (60, 600.0)
@@ -190,15 +197,15 @@ def main() -> None:
         )
         if args.no_daemon:
             return
-        big = base / f"y{max(results)}"
-        rss0, rss1, cpu, jobs = daemon_idle(big, scan_s, window)
-        per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
-        print(
-            f"idle daemon, {max(results)} years: RSS {rss0:.1f} MB after start, {rss1:.1f} MB "
-            f"after {window:.0f} s (target 40 MB); CPU {cpu:.2f} s over {window:.0f} s with "
-            f"{scan_s} s scans and flushes (~{jobs} of each) = {per_hour:.2f} s an hour at "
-            "one-minute scans (target 2 s)"
-        )
+        for years in args.daemon_years or [max(results)]:
+            rss0, rss1, cpu, jobs = daemon_idle(base / f"y{years}", scan_s, window)
+            per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
+            print(
+                f"idle daemon, {years} years ({results[years][0]:,} files): RSS {rss0:.1f} MB "
+                f"after start, {rss1:.1f} MB after {window:.0f} s (target 40 MB); CPU {cpu:.2f} s "
+                f"over {window:.0f} s with {scan_s} s scans and flushes (~{jobs} of each) = "
+                f"{per_hour:.2f} s an hour at one-minute scans (target 2 s)"
+            )
 
 
 if __name__ == "__main__":
