@@ -12,6 +12,7 @@ a real daemon subprocess.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import os
@@ -146,6 +147,34 @@ def test_an_inbox_that_goes_away_and_comes_back_is_watched_again(
         assert done.wait(10), runs
     finally:
         watcher.close()
+
+
+def test_a_new_folder_past_the_watch_limit_names_the_fix(tmp_path: Path, caplog) -> None:
+    """A folder made in a watched inbox once fs.inotify.max_user_watches is reached: the log
+    says which sysctl to raise, and the scan the watcher runs still reads what is in it."""
+    caplog.set_level(logging.INFO, "calfsync")
+    cfg = make_config(tmp_path, timezone="UTC", settle_seconds=0)
+    make_db(cfg).close()
+    watcher, runs, done = _watch(cfg, InboxCache(), cfg.db_path)
+    assert watcher.start()
+    try:
+        real_add = watcher._inotify.add_watch
+
+        def full(path: str, mask: int) -> int:
+            if "2026" in path:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real_add(path, mask)
+
+        watcher._inotify.add_watch = full
+        new = tmp_path / "staging" / "2026"
+        new.mkdir(parents=True)
+        (new / "run.fit").write_bytes(fit_run(at(2026, 3, 20, 7), 10.0))
+        new.rename(cfg.inboxes[0] / "2026")  # a folder moved in whole, files and all
+        assert done.wait(10), runs
+    finally:
+        watcher.close()
+    assert "cannot watch the new folder" in caplog.text
+    assert "raise fs.inotify.max_user_watches" in caplog.text
 
 
 def test_the_watch_falls_back_to_scans_when_it_cannot_be_set_up(tmp_path: Path, caplog) -> None:

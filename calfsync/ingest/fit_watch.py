@@ -400,7 +400,12 @@ class InboxWatcher:
                 try:
                     self._watch_tree(path)
                 except OSError as exc:
-                    log.warning("cannot watch the new folder %s: %s", display_path(path), exc)
+                    log.warning(
+                        "cannot watch the new folder %s (%s): it is scanned every [daemon] "
+                        "scan_seconds instead",
+                        display_path(path),
+                        _why(exc),
+                    )
                 return True  # the scan lists it (what landed before its watch, too)
             return False
         if not is_input_name(name):
