@@ -263,15 +263,7 @@ def _save_fit(
         if result.activities:  # known content: the CSV's sport may still correct it
             summary.changed_dates |= save_activities(db, result.activities, now).changed_dates
         return
-    file = FitFile(
-        fit.sha256,
-        fit.label,
-        fit.size_bytes,
-        result.status,
-        result.reason,
-        result.activities,
-        result.salvaged,
-    )
+    file = FitFile.of(fit.sha256, fit.label, fit.size_bytes, result)
     saved = save_fit_file(db, file, now)
     if saved is not None:
         summary.changed_dates |= saved.changed_dates

@@ -259,15 +259,7 @@ class _Importer:
         item, result = done.item, done.result
         if result is None:
             return None
-        file = FitFile(
-            item.sha256,
-            item.label,
-            item.size_bytes,
-            result.status,
-            result.reason,
-            result.activities,
-            result.salvaged,
-        )
+        file = FitFile.of(item.sha256, item.label, item.size_bytes, result)
         return save_fit_file(self.db, file, self.now or datetime.now(UTC))
 
 

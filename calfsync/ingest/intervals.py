@@ -346,15 +346,7 @@ def _download(
     reasons: list[str] = []
     with write_tx(db):
         for item, result in parsed:
-            file = FitFile(
-                item.sha256,
-                item.label,
-                item.size_bytes,
-                result.status,
-                result.reason,
-                result.activities,
-                result.salvaged,
-            )
+            file = FitFile.of(item.sha256, item.label, item.size_bytes, result)
             saved = save_fit_file(db, file, now)
             if saved is None:  # the same content came before (the inbox, another activity)
                 known_ids, known_reason = _recorded(db, item.sha256)

@@ -14,6 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import sqlite_utils
 
@@ -39,6 +40,28 @@ class FitFile:
     reason: str | None = None
     activities: list[Activity] = field(default_factory=list)
     salvaged: bool = False
+
+    @classmethod
+    def of(cls, sha256: str, path: str, size_bytes: int, result: Outcome) -> FitFile:
+        """The file as one parse of it (``sources.fit.parse.FitResult``) left it."""
+        return cls(
+            sha256,
+            path,
+            size_bytes,
+            result.status,
+            result.reason,
+            result.activities,
+            result.salvaged,
+        )
+
+
+class Outcome(Protocol):
+    """What reading a FIT content gave (``sources.fit.parse.FitResult`` has this shape)."""
+
+    status: str
+    reason: str | None
+    activities: list[Activity]
+    salvaged: bool
 
 
 @dataclass
