@@ -168,10 +168,14 @@ class Subscriber:
         self.client.loop_stop()
 
 
-def retained(port: int, prefix: str = "", settle_s: float = 0.3, **auth: Any) -> dict[str, str]:
+def retained(port: int, prefix: str = "", **auth: Any) -> dict[str, str]:
     """What a client connecting now gets as retained messages (topic -> payload)."""
     sub = Subscriber(port, **auth)
-    time.sleep(settle_s)
+    # the broker queues the retained messages when the subscription is made, so a message this
+    # client publishes afterwards comes back behind all of them: a barrier, not a guessed delay
+    barrier = f"calfsync-test/barrier/{time.monotonic_ns()}"
+    sub.publish(barrier, "x")
+    sub.wait(barrier)
     sub.close()
     return {m.topic: m.payload for m in sub.since() if m.retain and m.topic.startswith(prefix)}
 
