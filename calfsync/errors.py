@@ -1,5 +1,7 @@
 """Errors a person reads. Each message names the fix."""
 
+from __future__ import annotations
+
 
 class CalfsyncError(Exception):
     """calfsync itself cannot work (bad config, unwritable database). CLI exit code 1."""
@@ -22,3 +24,6 @@ class PartlyFailed(CalfsyncError):
     def __init__(self, message: str, report: object) -> None:
         super().__init__(message)
         self.report = report
+
+    def __reduce__(self) -> tuple[type[PartlyFailed], tuple[str, object]]:
+        return (type(self), (str(self), self.report))  # crosses from a child process whole

@@ -109,6 +109,12 @@ def register(secret: str | None) -> None:
             _registered.add(secret)
 
 
+def registered() -> frozenset[str]:
+    """The secrets registered so far (handed to a child process, whose log hides them too)."""
+    with _lock:
+        return frozenset(_registered)
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """Hide registered secrets, the given ``secrets``, and secrets in URLs within ``text``."""
     if not text:

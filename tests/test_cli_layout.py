@@ -24,7 +24,10 @@ from calfsync.cli import LAZY_COMMANDS, _function_node, cli, listed_help
 
 PACKAGE = Path(__file__).resolve().parents[1] / "calfsync"
 CLI_PACKAGE = PACKAGE / "cli"
-STREAM_WRITERS = {PACKAGE / "notify" / "console.py"}  # the console push channel
+STREAM_WRITERS = {
+    PACKAGE / "notify" / "console.py",  # the console push channel
+    PACKAGE / "child.py",  # the child process's entry: points its stdout at stderr
+}
 BELOW_CLI = sorted(p for p in PACKAGE.rglob("*.py") if CLI_PACKAGE not in p.parents)
 HEAVY = ("sqlite_utils", "httpx", "apscheduler", "fitparse", "stravalib", "pydantic")
 

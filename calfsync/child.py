@@ -1,0 +1,191 @@
+"""Short-lived child processes for the daemon's rare, heavy work.
+
+The daemon idles for days between runs. Parsing a FIT file loads fitparse; a push loads httpx,
+builds its TLS context and may draw a chart with Pillow. A module, once loaded, stays for the
+life of a process, so a daemon that had parsed one file and sent one push held about 6 MiB more
+for good (docs/performance.md). With ``[daemon] child_process = true`` (the default) the daemon
+hands that work to a fresh interpreter that lives for one step and then exits: the daemon keeps
+only what it needs to watch, judge and schedule. ``calfsync sync`` ends anyway, so it works in
+its own process.
+
+Protocol: the parent writes calls to the child's stdin and reads answers from the child's
+original stdout (the child's ``sys.stdout`` is pointed at stderr, so a stray ``print`` cannot
+break the stream). Each message is a pickle behind its 8-byte length. A call names a function
+of this package by module and name; the answer is ``("ok", value)`` or ``("error", exception)``.
+Both ends are this package: nothing from outside is unpickled. The child ignores SIGINT and
+SIGTERM (the daemon finishes its step, then stops, and the child's stdin closes with it) and
+logs to the same stderr in the daemon's format, with the same secrets redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+from .errors import CalfsyncError
+
+T = TypeVar("T")
+_LENGTH = struct.Struct(">Q")
+STOP_TIMEOUT_S = 30.0
+
+
+class ChildDied(CalfsyncError):
+    """The child process ended before it answered (killed, out of memory, a crash)."""
+
+
+class ChildError(CalfsyncError):
+    """An error raised in the child that could not be carried back as itself."""
+
+
+def _write(stream: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LENGTH.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read(stream: IO[bytes]) -> Any:
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        raise EOFError
+    (size,) = _LENGTH.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - written by this package's own child
+
+
+class Child:
+    """One child interpreter, started on the first :meth:`call` and stopped by :meth:`close`
+    (or when used as a context manager). Calls run one at a time, in order."""
+
+    started = 0  # children started by this process (what the tests and benchmarks count)
+
+    def __init__(self, log_level: str = "info") -> None:
+        self.log_level = log_level
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def call(self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func(*args)`` in the child and return its value, or raise its exception.
+
+        ``func`` must be a module-level function of this package; arguments and value must
+        pickle. Raises :class:`ChildDied` when the child ended without an answer (the next
+        call starts a new one)."""
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            _write(proc.stdin, ("call", func.__module__, func.__qualname__, args))
+            status, value = _read(proc.stdout)
+        except (BrokenPipeError, EOFError):
+            code = self._reap()
+            raise ChildDied(
+                f"the child process ended (exit code {code}) before it finished "
+                f"{func.__qualname__}; see the lines logged before this one"
+            ) from None
+        if status == "error":
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Let the child finish and exit (it exits when its stdin closes)."""
+        if self._proc is not None:
+            self._reap()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            from .secrets import registered
+
+            Child.started += 1
+
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "calfsync.child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
+            )
+            assert self._proc.stdin is not None
+            try:
+                _write(self._proc.stdin, ("setup", self.log_level, sorted(registered())))
+            except BrokenPipeError:
+                pass  # reported by the call that follows
+        return self._proc
+
+    def _reap(self) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            return proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+
+
+def _carry(exc: BaseException) -> BaseException:
+    """``exc`` if it survives a pickle round trip, else a :class:`ChildError` with its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to pickle: carry the text
+        return ChildError(f"{type(exc).__name__}: {exc}")
+
+
+def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    import importlib
+
+    while True:
+        try:
+            message = _read(requests)
+        except EOFError:
+            return
+        if message[0] == "setup":
+            from .logs import setup_logging
+            from .secrets import register
+
+            setup_logging(message[1])
+            for secret in message[2]:
+                register(secret)
+            continue
+        _kind, module, name, args = message
+        try:
+            func = importlib.import_module(module)
+            for part in name.split("."):
+                func = getattr(func, part)
+            answer: tuple[str, Any] = ("ok", func(*args))
+        except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
+            answer = ("error", _carry(exc))
+        _write(answers, answer)
+
+
+def main() -> None:
+    """The child's entry point (``python -m calfsync.child``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print goes to the log, not into the answers
+    sys.stdout = sys.stderr
+    _serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    # run as calfsync.child, not __main__, so ChildError pickles under its importable name
+    from calfsync.child import main as child_main
+
+    child_main()

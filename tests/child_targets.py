@@ -1,0 +1,59 @@
+"""Functions the child-process tests run in a child (``python -m calfsync.child`` imports this
+module by name: the tests put this folder on the child's ``PYTHONPATH``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+
+from calfsync.errors import ConfigError, PartlyFailed
+
+log = logging.getLogger("calfsync.test_child")
+
+
+def echo(*args: object) -> tuple[object, ...]:
+    return (*args, os.getpid())
+
+
+def fails_config() -> None:
+    raise ConfigError("[fit] inbox is wrong; fix it")
+
+
+def fails_partly() -> None:
+    raise PartlyFailed("one folder could not be read", {"imported": 3})
+
+
+class _Unpicklable(Exception):
+    def __init__(self, text: str, lock: object) -> None:
+        super().__init__(text)
+        self.lock = lock
+
+
+def fails_unpicklable() -> None:
+    raise _Unpicklable("holds a lock", threading.Lock())
+
+
+def prints_then_answers() -> str:
+    print("a stray line on stdout")
+    sys.stdout.write("and another\n")
+    return "answer"
+
+
+def logs(text: str) -> None:
+    log.warning("the child says: %s", text)
+
+
+def dies() -> None:
+    os._exit(9)
+
+
+def sleeps(seconds: float) -> str:
+    time.sleep(seconds)
+    return "finished"
+
+
+def loaded(*names: str) -> dict[str, bool]:
+    return {name: name in sys.modules for name in names}
