@@ -128,6 +128,8 @@ class Config:
     mqtt: MqttConfig
     rules: dict[str, dict[str, Any]]
     path: Path | None = None
+    # Set by the daemon (not a key): parse and push in a child process ([daemon] child_process).
+    children: bool = False
 
     @property
     def db_path(self) -> Path:

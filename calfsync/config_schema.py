@@ -153,6 +153,11 @@ class DaemonConfig(Table):
     log_level: str = key(
         "How much the log says.", "info", choices=("debug", "info", "warning", "error")
     )
+    child_process: bool = key(
+        "Parse FIT files and send pushes in a child process that lives for one step, so the "
+        "idle daemon keeps neither fitparse nor httpx loaded (about 6 MiB less).",
+        True,
+    )
 
 
 class IntervalsConfig(Table):

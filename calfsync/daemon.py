@@ -146,14 +146,14 @@ def strava_configured(cfg: Config) -> bool:
 
 
 def daemon_config(cfg: Config) -> Config:
-    """The configuration as the daemon uses it: ``[fit] workers = 0`` (auto) becomes 1.
+    """The configuration as the daemon uses it: ``[fit] workers = 0`` (auto) becomes 1, and
+    with ``[daemon] child_process`` parsing and pushes run in a child process (:mod:`.child`).
 
     A daemon scan sees a few new files at a time, and a process pool forked from a threaded
     daemon costs memory and risks inheriting held locks; set ``workers`` explicitly to parallelize.
     """
-    if cfg.fit.workers:
-        return cfg
-    return dataclasses.replace(cfg, fit=cfg.fit.replace(workers=1))
+    fit = cfg.fit if cfg.fit.workers else cfg.fit.replace(workers=1)
+    return dataclasses.replace(cfg, fit=fit, children=cfg.daemon.child_process)
 
 
 def _release_memory() -> None:

@@ -226,7 +226,12 @@ def digest(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DigestRepor
 
 
 def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryReport:
-    """Deliver due pushes from the outbox (retries, the end of quiet hours, the next day's cap)."""
+    """Deliver due pushes from the outbox (retries, the end of quiet hours, the next day's cap);
+    the daemon does it in a child process (``[daemon] child_process``)."""
+    if cfg.children:
+        from .notify import isolated
+
+        return isolated.deliver(db, cfg, now)
     return outbox.deliver_due(db, cfg, now)
 
 

@@ -5,6 +5,7 @@ counted failed with the reason and the other files import."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from exports_support import ENGLISH, garmin_export, gpx_file, ms, strava_archive, strava_row
 from fit_support import at, gz, make_config, make_db, run
 
+from calfsync.child import Child
 from calfsync.cli import main
 from calfsync.fitwriter import encode_activity
 from calfsync.sync import scan_fit
@@ -34,10 +36,13 @@ def names(db: Any) -> dict[str, tuple[str | None, str | None]]:
     return {r["local_date"]: (r["name"], r["gear_id"]) for r in rows}
 
 
+@pytest.mark.parametrize("children", [False, True], ids=["in-process", "daemon-child"])
 def test_a_strava_and_a_garmin_export_in_the_inbox_give_names_shoes_and_gpx_runs(
-    tmp_path: Path,
+    tmp_path: Path, children: bool
 ) -> None:
-    cfg = make_config(tmp_path, workers=1, settle_seconds=0)
+    """The same in ``calfsync sync`` and in the daemon, which reads them in a child process."""
+    cfg = replace(make_config(tmp_path, workers=1, settle_seconds=0), children=children)
+    started = Child.started
     db = make_db(cfg)
     inbox = tmp_path / "inbox"
     rows = [
@@ -75,16 +80,18 @@ def test_a_strava_and_a_garmin_export_in_the_inbox_give_names_shoes_and_gpx_runs
     assert "account exports 2" in done.line()
     seen = {r[0].rsplit("/", 1)[-1] for r in db.execute("SELECT path FROM seen_paths")}
     assert {"export_1234.zip", "garmin.zip", "plain.fit"} <= seen
+    assert Child.started - started == (2 if children else 0)  # plain.fit's, then the exports'
 
     again = scan_fit(db, cfg, NOW)  # read once: the next scans pass them by
     assert again.exports == [] and again.changed_dates == set()
     assert db.execute("SELECT COUNT(*) FROM activities").fetchone()[0] == 5
 
 
+@pytest.mark.parametrize("children", [False, True], ids=["in-process", "daemon-child"])
 def test_an_export_that_cannot_be_read_is_failed_with_its_reason_and_stops_nothing(
-    tmp_path: Path,
+    tmp_path: Path, children: bool
 ) -> None:
-    cfg = make_config(tmp_path, workers=1, settle_seconds=0)
+    cfg = replace(make_config(tmp_path, workers=1, settle_seconds=0), children=children)
     db = make_db(cfg)
     inbox = tmp_path / "inbox"
     header = ["Fichier" if name == "Filename" else name for name in ENGLISH]

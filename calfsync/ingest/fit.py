@@ -149,7 +149,7 @@ class _Importer:
         self.db = db
         workers = cfg.fit.workers if cfg.fit.workers > 0 else auto_workers
         tz_name = cfg.athlete.timezone or "UTC"
-        self.pool = ParsePool[_PathState](workers, tz_name, self._parsed)
+        self.pool = ParsePool[_PathState](workers, tz_name, self._parsed, in_child=cfg.children)
         self.now = now
         self.summary = ImportSummary()
         self._claimed: set[str] = set()  # sha256 handed out and not yet written

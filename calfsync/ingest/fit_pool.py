@@ -2,16 +2,20 @@
 
 Parsing is CPU-bound: the import spreads it over a process pool, handing each worker at most
 :data:`INFLIGHT_PER_WORKER` files ahead, so memory does not grow with the number of files. With
-one worker it parses in this process (no pool), as the daemon's inbox scans do.
+one worker it parses in this process (no pool), or, in the daemon (``[daemon] child_process``),
+in one child process that lives for the step (:mod:`calfsync.child`), so the daemon never loads
+fitparse.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from ..child import Child, ChildDied
 from ..sources.fit.inputs import InputItem
 from ..sources.fit.parse import FitResult, parse_job
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 INFLIGHT_PER_WORKER = 2  # files handed to each worker ahead of time
 
 Tag = TypeVar("Tag")
+log = logging.getLogger(__name__)
 
 
 class ParsePool(Generic[Tag]):
@@ -36,17 +41,29 @@ class ParsePool(Generic[Tag]):
         workers: int,
         tz_name: str,
         done: Callable[[InputItem, Tag, FitResult | None], None],
+        *,
+        in_child: bool = False,
     ) -> None:
         self.workers = workers
         self.tz_name = tz_name
         self._done = done
         self._pool: ProcessPoolExecutor | None = None
+        self._child: Child | None = Child() if in_child and workers <= 1 else None
         self._inflight: dict[Future[FitResult], tuple[InputItem, Tag]] = {}
 
     def submit(self, item: InputItem, tag: Tag) -> None:
         """Parse ``item`` (which holds data): inline with one worker, else in the pool once a
         worker has room (collecting finished results while waiting)."""
         assert item.data is not None
+        if self._child is not None:
+            try:
+                result = self._child.call(parse_job, item.data, item.label, self.tz_name)
+            except ChildDied as exc:  # the next item starts a new child
+                log.warning("%s: %s", item.label, exc)
+                self._done(item, tag, None)
+                return
+            self._done(item, tag, result)
+            return
         if self.workers <= 1:
             self._done(item, tag, parse_job(item.data, item.label, self.tz_name))
             return
@@ -62,6 +79,8 @@ class ParsePool(Generic[Tag]):
 
     def close(self) -> None:
         """Stop the worker processes (items still in flight are dropped)."""
+        if self._child is not None:
+            self._child.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -1,0 +1,167 @@
+"""The daemon's child process (calfsync.child): calls, errors and their messages, a stray print,
+a child that dies, SIGTERM, the log's redaction; and the daemon's steps done through it, with
+fitparse and httpx kept out of the daemon's own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import child_targets as targets
+import pytest
+from daemon_support import drop_file, fit_run
+from fakes.ntfy import FakeNtfy
+
+from calfsync.child import Child, ChildDied, ChildError
+from calfsync.errors import ConfigError, PartlyFailed
+from calfsync.secrets import register
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(autouse=True)
+def child_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child imports ``child_targets`` from this folder."""
+    extra = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(TESTS) + (os.pathsep + extra if extra else ""))
+
+
+def test_calls_run_in_one_child_in_order_and_it_exits_on_close() -> None:
+    with Child() as child:
+        first = child.call(targets.echo, 1, "two", b"\x03")
+        second = child.call(targets.echo, {"k": [4]})
+        assert first[:3] == (1, "two", b"\x03") and second[:1] == ({"k": [4]},)
+        assert first[-1] == second[-1] != os.getpid()  # the same child, not this process
+        proc = child._proc
+        assert proc is not None
+    assert proc.returncode == 0  # stdin closed: the child ended by itself
+
+
+def test_errors_come_back_as_themselves_or_as_their_text() -> None:
+    with Child() as child:
+        with pytest.raises(ConfigError, match="fix it"):
+            child.call(targets.fails_config)
+        with pytest.raises(PartlyFailed) as info:
+            child.call(targets.fails_partly)
+        assert info.value.report == {"imported": 3}  # the step's report survives the trip
+        with pytest.raises(ChildError, match="_Unpicklable: holds a lock"):
+            child.call(targets.fails_unpicklable)
+        assert child.call(targets.echo, "still there")[0] == "still there"
+
+
+def test_a_stray_print_goes_to_stderr_not_into_the_answers(capfd) -> None:
+    with Child() as child:
+        assert child.call(targets.prints_then_answers) == "answer"
+    err = capfd.readouterr().err
+    assert "a stray line on stdout" in err and "and another" in err
+
+
+def test_a_child_that_dies_is_reported_and_the_next_call_starts_another() -> None:
+    child = Child()
+    try:
+        before = child.call(targets.echo)[-1]
+        with pytest.raises(ChildDied, match=r"exit code 9.*dies"):
+            child.call(targets.dies)
+        after = child.call(targets.echo)[-1]
+        assert after != before
+    finally:
+        child.close()
+
+
+def test_the_child_ignores_sigterm_and_finishes_its_call() -> None:
+    """systemd stops the daemon's whole group: the child finishes the push it is sending."""
+    with Child() as child:
+        pid = child.call(targets.echo)[-1]
+        result: list[str] = []
+        worker = threading.Thread(target=lambda: result.append(child.call(targets.sleeps, 1.0)))
+        worker.start()
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGINT)
+        worker.join(10)
+        assert result == ["finished"]
+
+
+def test_the_childs_log_hides_the_daemons_secrets(capfd) -> None:
+    register("tk_child_secret_123")
+    with Child("info") as child:
+        child.call(targets.logs, "token tk_child_secret_123 here")
+    err = capfd.readouterr().err
+    assert "the child says: token" in err
+    assert "tk_child_secret_123" not in err
+
+
+# --------------------------------------------------------------------------- the daemon's steps
+
+SCRIPT = """
+import json, sys
+from datetime import UTC, datetime
+from calfsync import sync
+from calfsync.child import Child
+from calfsync.config import load_config
+from calfsync.daemon import daemon_config
+cfg = daemon_config(load_config(sys.argv[1]))
+report = sync.run_job(cfg, "fit", datetime.now(UTC))
+print(json.dumps({
+    "line": report.line(),
+    "children": Child.started,
+    "fitparse": "fitparse" in sys.modules,
+    "httpx": "httpx" in sys.modules,
+}))
+"""
+
+
+def _job(tmp_path: Path, child_process: bool, ntfy_url: str) -> dict[str, object]:
+    """The daemon's ``fit`` job, run once in a fresh interpreter; what it loaded."""
+    config = tmp_path / "calfsync.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "calfsync.db"}"\n'
+        f'[fit]\ninbox = ["{tmp_path / "inbox"}"]\nsettle_seconds = 0\n'
+        '[athlete]\ntimezone = "UTC"\n'
+        f"[daemon]\nchild_process = {str(child_process).lower()}\n"
+        f'[[notify.channels]]\ntype = "ntfy"\nname = "phone"\nurl = "{ntfy_url}"\n'
+        'topic = "calf"\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(config)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_the_daemon_parses_and_pushes_in_a_child_and_loads_neither(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    (tmp_path / "inbox").mkdir()
+    now = datetime.now(UTC)
+    drop_file(tmp_path / "inbox", "old.fit", fit_run(now - timedelta(days=30), 8.0))
+    drop_file(tmp_path / "inbox", "back.fit", fit_run(now - timedelta(hours=1), 6.0))
+    with FakeNtfy() as ntfy:
+        out = _job(tmp_path, True, ntfy.url)
+        assert "imported 2" in str(out["line"]) and "sent 1" in str(out["line"])
+        assert out["children"] == 2  # one parsed both files, one sent the push
+        assert out["fitparse"] is False and out["httpx"] is False
+        assert [m["title"] for m in ntfy.pushes("calf")] == ["RET1: Back after 30 days off"]
+        assert ntfy.files
+
+        # nothing new, nothing due: no child at all
+        again = _job(tmp_path, True, ntfy.url)
+        assert again["children"] == 0 and again["line"] == "nothing to do"
+        assert len(ntfy.pushes()) == 1
+
+
+def test_child_process_false_does_the_work_in_the_daemon(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    (tmp_path / "inbox").mkdir()
+    drop_file(tmp_path / "inbox", "run.fit", fit_run(datetime.now(UTC) - timedelta(days=1), 8.0))
+    with FakeNtfy() as ntfy:
+        out = _job(tmp_path, False, ntfy.url)
+    assert "imported 1" in str(out["line"])
+    assert out["children"] == 0 and out["fitparse"] is True
