@@ -28,6 +28,7 @@ import gzip
 import os
 import random
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -116,32 +117,69 @@ def scans(folder: Path, repeat: int) -> dict[str, tuple[float, float, float]]:
     return {"cold": cold, "idle": warm}
 
 
-def daemon_idle(folder: Path, scan_s: int, window_s: float) -> tuple[float, float, float, int]:
-    """The idle daemon on ``folder``'s inbox and database: RSS after start, RSS at the end,
-    CPU seconds used over the window, and the number of fit jobs it ran meanwhile."""
-    path = folder / "config.toml"
-    path.write_text(
-        f'[database]\npath = "{folder / "calfsync.db"}"\n'
-        f'[fit]\ninbox = ["{folder / "inbox"}"]\n[athlete]\ntimezone = "UTC"\n'
-        f"[daemon]\nscan_seconds = {scan_s}\nflush_seconds = {scan_s}\n"
-        '[[notify.channels]]\ntype = "console"\n'
+def daemon_idle(
+    folder: Path, scan_s: int, window_s: float, child_process: bool = True
+) -> tuple[float, float, float, int, float]:
+    """The idle daemon on ``folder``'s inbox and database, pushing to an ntfy stand-in: RSS
+    after start, RSS at the end, CPU seconds used over the window, the number of fit jobs it ran
+    meanwhile; then a run back after a month lands in a new folder of the inbox (RET1: parsed,
+    judged, pushed with its chart), and the RSS 10 s after that push reached the server."""
+    from fakes.ntfy import FakeNtfy
+
+    with FakeNtfy() as ntfy:
+        path = folder / "config.toml"
+        path.write_text(
+            f'[database]\npath = "{folder / "calfsync.db"}"\n'
+            f'[fit]\ninbox = ["{folder / "inbox"}"]\n[athlete]\ntimezone = "UTC"\n'
+            f"[daemon]\nscan_seconds = {scan_s}\nflush_seconds = {scan_s}\n"
+            f"child_process = {str(child_process).lower()}\n"
+            f'[[notify.channels]]\ntype = "ntfy"\nurl = "{ntfy.url}"\ntopic = "bench"\n'
+        )
+        with open(folder / "daemon.log", "wb") as log:
+            proc = subprocess.Popen(
+                [*CALFSYNC, "--config", str(path), "run"], stdout=log, stderr=log
+            )
+        try:
+            db = folder / "calfsync.db"
+            first = "SELECT COUNT(*) FROM state WHERE key = 'cycle.fit.last_ok'"
+            deadline = time.monotonic() + 120
+            while not count(db, first) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(min(scan_s * 2 + 1, 15))  # past start-up and a first idle scan
+            rss_start, cpu_before, t0 = rss_mb(proc.pid), cpu_s(proc.pid), time.monotonic()
+            time.sleep(window_s)
+            used, elapsed = cpu_s(proc.pid) - cpu_before, time.monotonic() - t0
+            rss_end = rss_mb(proc.pid)
+            pushes = len(ntfy.pushes())
+            back = folder / "inbox" / f"back-{time.time_ns()}"
+            back.mkdir()
+            latest = db_latest_start(db)
+            when = min(latest + timedelta(days=31), datetime.now(UTC) - timedelta(hours=2))
+            (back / "back.fit").write_bytes(fit_file(when, 6.0))
+            deadline = time.monotonic() + 120
+            while len(ntfy.pushes()) == pushes and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if len(ntfy.pushes()) == pushes:
+                raise RuntimeError(f"no push for the run back; see {folder / 'daemon.log'}")
+            time.sleep(10)
+            jobs = int(window_s // scan_s)
+            return rss_start, rss_end, used * window_s / elapsed, jobs, rss_mb(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+
+def db_latest_start(db: Path) -> datetime:
+    """The start of the newest run in ``db`` (the run back lands a month after it)."""
+    [latest] = sqlite3.connect(db).execute("SELECT MAX(start_time) FROM activities").fetchone()
+    return datetime.fromisoformat(latest.replace("Z", "+00:00"))
+
+
+def fit_file(start: datetime, km: float) -> bytes:
+    """One run's FIT file, as the inboxes' runs are written."""
+    return encode_activity(
+        [SessionSpec(start=start, distance_m=km * 1000, duration_s=km * 330)], serial_number=7
     )
-    with open(folder / "daemon.log", "wb") as log:
-        proc = subprocess.Popen([*CALFSYNC, "--config", str(path), "run"], stdout=log, stderr=log)
-    try:
-        db = folder / "calfsync.db"
-        first = "SELECT COUNT(*) FROM state WHERE key = 'cycle.fit.last_ok'"
-        deadline = time.monotonic() + 120
-        while not count(db, first) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(min(scan_s * 2 + 1, 15))  # past start-up and a first idle scan
-        rss_start, cpu_before, t0 = rss_mb(proc.pid), cpu_s(proc.pid), time.monotonic()
-        time.sleep(window_s)
-        used, elapsed = cpu_s(proc.pid) - cpu_before, time.monotonic() - t0
-        return rss_start, rss_mb(proc.pid), used * window_s / elapsed, int(window_s // scan_s)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
 
 
 def main() -> None:
@@ -157,6 +195,11 @@ def main() -> None:
         help="idle the daemon on each of these inboxes (among --years); default: the largest",
     )
     parser.add_argument("--keep", help="build the inboxes in this folder and reuse them")
+    parser.add_argument(
+        "--compare-in-process",
+        action="store_true",
+        help="idle the daemon a second time with [daemon] child_process = false",
+    )
     args = parser.parse_args()
     scan_s, window = (5, 120.0) if args.quick else (60, 600.0)
     with tempfile.TemporaryDirectory(prefix="calfsync-scan-") as tmp:
@@ -198,14 +241,20 @@ def main() -> None:
         if args.no_daemon:
             return
         for years in args.daemon_years or [max(results)]:
-            rss0, rss1, cpu, jobs = daemon_idle(base / f"y{years}", scan_s, window)
-            per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
-            print(
-                f"idle daemon, {years} years ({results[years][0]:,} files): RSS {rss0:.1f} MB "
-                f"after start, {rss1:.1f} MB after {window:.0f} s (target 40 MB); CPU {cpu:.2f} s "
-                f"over {window:.0f} s with {scan_s} s scans and flushes (~{jobs} of each) = "
-                f"{per_hour:.2f} s an hour at one-minute scans (target 2 s)"
-            )
+            for child in (True, False) if args.compare_in_process else (True,):
+                rss0, rss1, cpu, jobs, pushed = daemon_idle(
+                    base / f"y{years}", scan_s, window, child
+                )
+                per_hour = cpu * 3600 / window * (scan_s / 60)  # scaled to one-minute scans
+                how = "child_process = true" if child else "child_process = false"
+                print(
+                    f"idle daemon ({how}), {years} years ({results[years][0]:,} files): RSS "
+                    f"{rss0:.1f} MiB after start, {rss1:.1f} MiB after {window:.0f} s, "
+                    f"{pushed:.1f} MiB after a run parsed and pushed (target 40 MB = 38.1 MiB); "
+                    f"CPU {cpu:.2f} s over {window:.0f} s with {scan_s} s scans and flushes "
+                    f"(~{jobs} of each) = {per_hour:.2f} s an hour at one-minute scans "
+                    "(target 2 s)"
+                )
 
 
 if __name__ == "__main__":
