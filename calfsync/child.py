@@ -171,7 +171,10 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             answer: tuple[str, Any] = ("ok", func(*args))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
             answer = ("error", _carry(exc))
-        _write(answers, answer)
+        try:
+            _write(answers, answer)
+        except BrokenPipeError:  # the daemon was killed: what the call wrote to the database stays
+            return
 
 
 def main() -> None:

@@ -165,3 +165,33 @@ def test_child_process_false_does_the_work_in_the_daemon(tmp_path: Path) -> None
         out = _job(tmp_path, False, ntfy.url)
     assert "imported 1" in str(out["line"])
     assert out["children"] == 0 and out["fitparse"] is True
+
+
+def test_a_child_whose_daemon_was_killed_finishes_its_call_and_exits_quietly(tmp_path) -> None:
+    """The daemon is SIGKILLed while its child sends a push: the child finishes (its writes are
+    in the database), finds nobody to answer, and exits 0 without a traceback."""
+    script = (
+        "import sys, child_targets\n"
+        "from calfsync.child import Child\n"
+        "child = Child()\n"
+        "print(child.call(child_targets.echo)[-1], flush=True)\n"
+        "child.call(child_targets.sleeps, 1.5)\n"
+    )
+    log = tmp_path / "stderr"
+    with open(log, "wb") as err:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        time.sleep(0.3)
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":
+                break
+            time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or state == "Z"
+    assert "Traceback" not in log.read_text()
