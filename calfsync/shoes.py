@@ -12,9 +12,9 @@ import sqlite_utils
 
 from .config import Config
 from .errors import CalfsyncError
+from .evaluation import evaluate_pending
 from .store.db import write_tx
 from .store.gear import add_shoe, assign_gear_by_date, assign_run, update_shoe
-from .sync import evaluate_pending
 
 
 def shoe_dates(db: sqlite_utils.Database, gear_id: str) -> set[str]:

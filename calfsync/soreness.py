@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
+from .evaluation import evaluate_pending
 from .store.soreness import add_report
-from .sync import evaluate_pending
 
 
 def record_soreness(

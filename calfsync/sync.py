@@ -27,8 +27,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from . import isolated
 from .config import Config
 from .errors import CalfsyncError, PartlyFailed
+from .evaluation import evaluate_dates as evaluate_dates
+from .evaluation import evaluate_pending as evaluate_pending
 from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .ingest.fit import ImportSummary, scan_inboxes
@@ -40,12 +43,9 @@ from .notify.digest import DigestReport
 from .notify.outbox import DeliveryReport
 from .outputs import mqtt as mqtt_output
 from .outputs import report as report_page
-from .rules import engine
-from .rules.history import day_of
 from .secrets import redact
 from .step_reports import describe, is_idle
 from .store import alerts as alert_store
-from .store.activities import take_dirty
 from .store.db import (
     database_error,
     database_path,
@@ -54,8 +54,6 @@ from .store.db import (
     open_db,
     write_tx,
 )
-from .store.gear import assign_gear_by_date
-from .store.history import load_window
 from .store.state import set_state
 
 log = logging.getLogger(__name__)
@@ -216,7 +214,10 @@ def read_replies(db: sqlite_utils.Database, cfg: Config, now: datetime) -> Repli
 
 
 def evaluate(db: sqlite_utils.Database, cfg: Config, now: datetime) -> EvaluateReport:
-    """Judge the dates whose data changed; alerts and their pushes in one transaction."""
+    """Judge the dates whose data changed; alerts and their pushes in one transaction (the
+    daemon judges a long stretch of history in a child process: :mod:`.isolated`)."""
+    if cfg.children:
+        return EvaluateReport(isolated.evaluate(db, cfg, now))
     return EvaluateReport(evaluate_pending(db, cfg, now))
 
 
@@ -229,8 +230,6 @@ def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryRe
     """Deliver due pushes from the outbox (retries, the end of quiet hours, the next day's cap);
     the daemon does it in a child process (``[daemon] child_process``)."""
     if cfg.children:
-        from .notify import isolated
-
         return isolated.deliver(db, cfg, now)
     return outbox.deliver_due(db, cfg, now)
 
@@ -261,54 +260,6 @@ def queue_notice(
 def hash_text(text: str) -> str:
     """A short stable digest of ``text`` (12 hex digits), for episode keys."""
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def evaluate_dates(
-    db: sqlite_utils.Database, cfg: Config, dates: set[str], now: datetime, mode: str = "push"
-) -> list[int]:
-    """Re-judge every day that data changed on ``dates`` can affect; store the new alerts.
-
-    Rules look back only, so the affected days are the earliest changed date and every later
-    day with a run or a soreness report; the history is read from the rules' reach before it
-    on (:func:`calfsync.rules.engine.judge_from`), not whole. Shoes from ``shoes add --from``
-    are first given to the changed dates' runs. ``mode`` sets the new alerts' ``pushed`` state (see
-    :func:`calfsync.store.alerts.push_state`); nothing is queued here. Returns the ids of the
-    new alerts, in order.
-    """
-    if mode not in alert_store.MODES:
-        raise ValueError(f"unknown evaluation mode {mode!r}")
-    if not dates:
-        return []
-    with write_tx(db):
-        dates = set(dates) | assign_gear_by_date(db, dates)
-        findings = engine.judge_from(
-            lambda since: load_window(db, cfg, since),
-            engine.rule_params(cfg),
-            min(day_of(d) for d in dates),
-        )
-        return [alert_store.record_alert(db, f, mode, now, cfg) for f in findings]
-
-
-def evaluate_pending(
-    db: sqlite_utils.Database,
-    cfg: Config,
-    now: datetime,
-    *,
-    mode: str = "push",
-    extra_dates: set[str] | None = None,
-) -> list[int]:
-    """Evaluate the rules for every dirty date; alerts and their pushes in one transaction.
-
-    ``mode`` "push" queues pushes for fresh runs; "import" records alerts without pushing.
-    """
-    with write_tx(db):
-        dates = take_dirty(db) | (extra_dates or set())
-        if not dates:
-            return []
-        alert_ids = evaluate_dates(db, cfg, dates, now, mode=mode)
-        if mode == "push" and alert_ids:
-            outbox.enqueue(db, cfg, alert_ids, now)
-        return alert_ids
 
 
 # --------------------------------------------------------------------------- the runner

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import child_targets as targets
 import pytest
-from daemon_support import drop_file, fit_run
+from daemon_support import drop_file, fit_run, training_history
 from fakes.ntfy import FakeNtfy
 
 from calfsync.child import Child, ChildDied, ChildError
@@ -108,7 +108,11 @@ from calfsync.config import load_config
 from calfsync.daemon import daemon_config
 cfg = daemon_config(load_config(sys.argv[1]))
 report = sync.run_job(cfg, "fit", datetime.now(UTC))
+db = sync.connect(cfg)
+alerts = [list(r) for r in db.execute(
+    "SELECT rule, local_date, pushed FROM alerts ORDER BY local_date, rule")]
 print(json.dumps({
+    "alerts": alerts,
     "line": report.line(),
     "children": Child.started,
     "fitparse": "fitparse" in sys.modules,
@@ -154,6 +158,31 @@ def test_the_daemon_parses_and_pushes_in_a_child_and_loads_neither(tmp_path: Pat
         again = _job(tmp_path, True, ntfy.url)
         assert again["children"] == 0 and again["line"] == "nothing to do"
         assert len(ntfy.pushes()) == 1
+
+
+def test_a_long_stretch_of_history_is_judged_in_a_child_with_the_same_alerts(
+    tmp_path: Path,
+) -> None:
+    """A first import of years of files: the daemon judges them in a child (the memory that
+    takes is given back when it exits); the alerts are the ones judged in the daemon itself."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    files = training_history(now - timedelta(days=200), weeks=10)  # 270 to 200 days ago
+    files += [("long.fit", fit_run(now - timedelta(days=199), 21.0))]  # S1: a long run
+    files += [("back.fit", fit_run(now - timedelta(hours=1), 6.0))]  # RET1: back after 199 days
+    results = {}
+    for child_process in (True, False):
+        folder = tmp_path / str(child_process)
+        for name, data in files:
+            drop_file(folder / "inbox", name, data)
+        with FakeNtfy() as ntfy:
+            results[child_process] = _job(folder, child_process, ntfy.url)
+            assert [m["title"] for m in ntfy.pushes("calf")] == ["RET1: Back after 199 days off"]
+    assert results[True]["children"] == 3  # parsing, judging, pushing
+    assert results[False]["children"] == 0
+    assert results[True]["alerts"] == results[False]["alerts"]
+    assert {rule for rule, _day, _pushed in results[True]["alerts"]} >= {"RET1", "S1"}
 
 
 def test_child_process_false_does_the_work_in_the_daemon(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ import click
 import sqlite_utils
 
 from ..errors import CalfsyncError
+from ..evaluation import evaluate_pending
 from ..sources.strava.mapping import SPORTS as STRAVA_SPORTS
 from ..status import suspect_activities
 from ..store.activities import correct_activity
-from ..sync import evaluate_pending
 from . import Context
 from .alerts import new_alerts
 from .status import suspect_lines

@@ -13,9 +13,9 @@ from typing import TypeVar
 import click
 
 from ..errors import CalfsyncError
+from ..evaluation import evaluate_pending
 from ..ingest.fit import import_paths
 from ..sources.fit.inputs import find_input_files
-from ..sync import evaluate_pending
 from . import Context
 
 MAX_LISTED_PROBLEMS = 20

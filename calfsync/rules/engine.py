@@ -1,11 +1,12 @@
 """The trigger engine: judge days with the rules and keep the alert ledger; pure.
 
 One core, :func:`judge`, walks days in order and turns findings into alerts through a
-:class:`Ledger` (episode keys, cooldowns, escalation, re-arm). ``sync.evaluate_dates`` runs it on
-the days that changed data can affect, with the ledger of the stored alerts, and stores the new
-alerts; :func:`replay` runs it over the whole history with an empty ledger and returns what it
-found. Every rule only looks back from the day it judges, so judging days in order is the same
-as living through them one by one. Nothing here reads or writes the database.
+:class:`Ledger` (episode keys, cooldowns, escalation, re-arm). ``evaluation.evaluate_dates``
+runs it on the days that changed data can affect, with the ledger of the stored alerts, and
+stores the new alerts; :func:`replay` runs it over the whole history with an empty ledger and
+returns what it found. Every rule only looks back from the day it judges, so judging days in
+order is the same as living through them one by one.
+Nothing here reads or writes the database.
 """
 
 from __future__ import annotations

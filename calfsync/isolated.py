@@ -1,0 +1,90 @@
+"""The daemon's steps that run in a child process (``[daemon] child_process``, :mod:`.child`).
+
+A push loads httpx, builds a TLS context and may draw a chart with Pillow; judging years of
+history at once fills memory the allocator keeps. Either would stay in the daemon for good (about
+5 MiB and 4 MiB, docs/performance.md). The daemon looks first, with one indexed query, whether
+there is such work, and only then starts a child that does it on a connection of its own:
+
+- **deliver**: when an outbox row is due. Claims carry the child's pid, so a child that is
+  killed has its claims released by the next delivery (:mod:`.notify.reclaim`). A minute with
+  nothing due costs the query, not a process.
+- **evaluate**: when the earliest date to judge is more than :data:`LONG_STRETCH_DAYS` back (a
+  first import of years of files; backfills). A fresh run is judged in the daemon, at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .evaluation import evaluate_pending
+from .model import utc_iso
+from .notify import outbox
+from .notify.outbox_report import DeliveryReport, pending_count
+from .store.db import open_db
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from .config import Config
+
+LONG_STRETCH_DAYS = 120
+
+
+def anything_due(db: sqlite_utils.Database, now: datetime) -> bool:
+    """True when a delivery at ``now`` may have something to do: a pending row whose time has
+    come (a push, a retry, a push to drop) or a claimed one (to finish or to release)."""
+    row = db.execute(
+        """SELECT 1 FROM notify_outbox
+           WHERE (state = 'pending' AND next_attempt_at <= ?) OR state = 'sending' LIMIT 1""",
+        [utc_iso(now)],
+    ).fetchone()
+    return row is not None
+
+
+def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryReport:
+    """Deliver due pushes in a child process; nothing is started when nothing is due."""
+    if not anything_due(db, now):
+        return DeliveryReport(pending=pending_count(db))
+    from .child import Child
+
+    with Child(cfg.daemon.log_level) as child:
+        return child.call(deliver_alone, dataclasses.replace(cfg, children=False), now)
+
+
+def deliver_alone(cfg: Config, now: datetime) -> DeliveryReport:
+    """What the child runs: :func:`outbox.deliver_due` on a connection of its own."""
+    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
+    try:
+        return outbox.deliver_due(db, cfg, now)
+    finally:
+        db.close()
+
+
+def long_stretch(db: sqlite_utils.Database, cfg: Config, now: datetime) -> bool:
+    """True when the earliest dirty date is more than :data:`LONG_STRETCH_DAYS` before today."""
+    (earliest,) = db.execute("SELECT MIN(local_date) FROM dirty_dates").fetchone()
+    if earliest is None:
+        return False
+    today = now.astimezone(cfg.timezone).date()
+    return str(earliest) < (today - timedelta(days=LONG_STRETCH_DAYS)).isoformat()
+
+
+def evaluate(db: sqlite_utils.Database, cfg: Config, now: datetime) -> list[int]:
+    """:func:`evaluate_pending`, in a child process when it has a long stretch to judge."""
+    if not long_stretch(db, cfg, now):
+        return evaluate_pending(db, cfg, now)
+    from .child import Child
+
+    with Child(cfg.daemon.log_level) as child:
+        return child.call(evaluate_alone, dataclasses.replace(cfg, children=False), now)
+
+
+def evaluate_alone(cfg: Config, now: datetime) -> list[int]:
+    """What the child runs: :func:`evaluate_pending` on a connection of its own."""
+    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
+    try:
+        return evaluate_pending(db, cfg, now)
+    finally:
+        db.close()
