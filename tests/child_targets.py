@@ -57,3 +57,11 @@ def sleeps(seconds: float) -> str:
 
 def loaded(*names: str) -> dict[str, bool]:
     return {name: name in sys.modules for name in names}
+
+
+def read_only_database(path: str) -> None:
+    """A real SQLite error: a write to a database opened read-only."""
+    import sqlite3
+
+    sqlite3.connect(path).execute("CREATE TABLE IF NOT EXISTS t (x)").connection.commit()
+    sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("INSERT INTO t VALUES (1)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from fakes.ntfy import FakeNtfy
 from calfsync.child import Child, ChildDied, ChildError
 from calfsync.errors import ConfigError, PartlyFailed
 from calfsync.secrets import register
+from calfsync.store.db import database_error, is_database_problem
 
 TESTS = Path(__file__).parent
 
@@ -53,6 +55,17 @@ def test_errors_come_back_as_themselves_or_as_their_text() -> None:
         with pytest.raises(ChildError, match="_Unpicklable: holds a lock"):
             child.call(targets.fails_unpicklable)
         assert child.call(targets.echo, "still there")[0] == "still there"
+
+
+def test_a_sqlite_error_keeps_its_code_so_its_message_names_the_fix(tmp_path: Path) -> None:
+    """A read-only database in the child's delivery reads as one in the daemon's log (the
+    message is chosen by the error's code, which a plain pickle drops)."""
+    path = tmp_path / "calfsync.db"
+    with Child() as child, pytest.raises(sqlite3.OperationalError) as info:
+        child.call(targets.read_only_database, str(path))
+    assert info.value.sqlite_errorcode == sqlite3.SQLITE_READONLY
+    assert is_database_problem(info.value)
+    assert "writable by the user running calfsync" in str(database_error(info.value, path))
 
 
 def test_a_stray_print_goes_to_stderr_not_into_the_answers(capfd) -> None:
