@@ -27,6 +27,7 @@ import argparse
 import gzip
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -120,16 +121,19 @@ def scans(folder: Path, repeat: int) -> dict[str, tuple[float, float, float]]:
 def daemon_idle(
     folder: Path, scan_s: int, window_s: float, child_process: bool = True
 ) -> tuple[float, float, float, int, float]:
-    """The idle daemon on ``folder``'s inbox and database, pushing to an ntfy stand-in: RSS
+    """The idle daemon on ``folder``'s inbox and a copy of its database (every date of the
+    import still to judge, as after a daemon's first import), pushing to an ntfy stand-in: RSS
     after start, RSS at the end, CPU seconds used over the window, the number of fit jobs it ran
     meanwhile; then a run back after a month lands in a new folder of the inbox (RET1: parsed,
     judged, pushed with its chart), and the RSS 10 s after that push reached the server."""
     from fakes.ntfy import FakeNtfy
 
+    work = folder / "daemon.db"  # a copy: each daemon starts with the whole history to judge
+    shutil.copyfile(folder / "calfsync.db", work)
     with FakeNtfy() as ntfy:
         path = folder / "config.toml"
         path.write_text(
-            f'[database]\npath = "{folder / "calfsync.db"}"\n'
+            f'[database]\npath = "{work}"\n'
             f'[fit]\ninbox = ["{folder / "inbox"}"]\n[athlete]\ntimezone = "UTC"\n'
             f"[daemon]\nscan_seconds = {scan_s}\nflush_seconds = {scan_s}\n"
             f"child_process = {str(child_process).lower()}\n"
@@ -139,8 +143,9 @@ def daemon_idle(
             proc = subprocess.Popen(
                 [*CALFSYNC, "--config", str(path), "run"], stdout=log, stderr=log
             )
+        back = folder / "inbox" / f"back-{time.time_ns()}"
         try:
-            db = folder / "calfsync.db"
+            db = work
             first = "SELECT COUNT(*) FROM state WHERE key = 'cycle.fit.last_ok'"
             deadline = time.monotonic() + 120
             while not count(db, first) and time.monotonic() < deadline:
@@ -151,10 +156,11 @@ def daemon_idle(
             used, elapsed = cpu_s(proc.pid) - cpu_before, time.monotonic() - t0
             rss_end = rss_mb(proc.pid)
             pushes = len(ntfy.pushes())
-            back = folder / "inbox" / f"back-{time.time_ns()}"
             back.mkdir()
             latest = db_latest_start(db)
-            when = min(latest + timedelta(days=31), datetime.now(UTC) - timedelta(hours=2))
+            when = datetime.now(UTC) - timedelta(hours=2)  # fresh: pushed, not history
+            if when - latest < timedelta(days=28):
+                raise RuntimeError("the inbox's runs end less than 28 days ago: no RET1 push")
             (back / "back.fit").write_bytes(fit_file(when, 6.0))
             deadline = time.monotonic() + 120
             while len(ntfy.pushes()) == pushes and time.monotonic() < deadline:
@@ -167,6 +173,9 @@ def daemon_idle(
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
+            shutil.rmtree(back, ignore_errors=True)
+            for leftover in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
+                leftover.unlink(missing_ok=True)  # a stale -wal would replay into the next copy
 
 
 def db_latest_start(db: Path) -> datetime:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -90,8 +89,6 @@ class Child:
             ) from None
         if status == "error":
             raise value
-        if status == "sqlite":
-            raise _sqlite_error(*value)
         return value  # type: ignore[no-any-return]
 
     def close(self) -> None:
@@ -150,27 +147,6 @@ def _carry(exc: BaseException) -> BaseException:
         return ChildError(f"{type(exc).__name__}: {exc}")
 
 
-def _sqlite_error(
-    kind: str, args: tuple[Any, ...], code: int | None, name: str | None
-) -> Exception:
-    """A SQLite error rebuilt with its error code (a pickle drops it; the message that names
-    the fix, :func:`calfsync.store.db.database_error`, reads it)."""
-    cls = getattr(sqlite3, kind, sqlite3.Error)
-    exc = cls(*args) if isinstance(cls, type) and issubclass(cls, sqlite3.Error) else None
-    exc = exc if exc is not None else sqlite3.Error(*args)
-    exc.sqlite_errorcode = code  # type: ignore[attr-defined]
-    exc.sqlite_errorname = name  # type: ignore[attr-defined]
-    return exc
-
-
-def _answer_error(exc: Exception) -> tuple[str, Any]:
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
-        name = getattr(exc, "sqlite_errorname", None)
-        return ("sqlite", (type(exc).__name__, exc.args, code, name))
-    return ("error", _carry(exc))
-
-
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     import importlib
 
@@ -194,7 +170,7 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
                 func = getattr(func, part)
             answer: tuple[str, Any] = ("ok", func(*args))
         except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
-            answer = _answer_error(exc)
+            answer = ("error", _carry(exc))  # a SQLite error keeps its code (its __dict__)
         try:
             _write(answers, answer)
         except BrokenPipeError:  # the daemon was killed: what the call wrote to the database stays
