@@ -105,17 +105,41 @@ def timed(fn, repeat: int) -> tuple[float, float, float]:
     return statistics.median(times), min(times), statistics.median(cpu)
 
 
-def scans(folder: Path, repeat: int) -> dict[str, tuple[float, float, float]]:
+def cold_scans(folder: Path, repeat: int) -> tuple[float, float, float]:
     cfg = config(folder)
     db = open_db(cfg.db_path)
     try:
-        cold = timed(lambda: scan_inboxes(db, cfg), max(3, repeat // 4))
-        cache = InboxCache()
-        scan_inboxes(db, cfg, cache=cache)
-        warm = timed(lambda: scan_inboxes(db, cfg, cache=cache), repeat)
+        return timed(lambda: scan_inboxes(db, cfg), max(3, repeat // 4))
     finally:
         db.close()
-    return {"cold": cold, "idle": warm}
+
+
+def idle_scans(folders: dict[int, Path], repeat: int) -> dict[int, tuple[float, float, float]]:
+    """The daemon's idle scan on each inbox, timed in turn (1k, 20k, 1k, 20k, ...) so that the
+    machine's drift falls on every size alike; each cache first warmed by a full rotation."""
+    runs = {}
+    for years, folder in folders.items():
+        cfg = config(folder)
+        db = open_db(cfg.db_path)
+        cache = InboxCache()
+        for _ in range(4 + (years * 1000) // 256):  # listed, then every file verified once
+            scan_inboxes(db, cfg, cache=cache)
+        runs[years] = (db, cfg, cache)
+    times: dict[int, list[float]] = {y: [] for y in folders}
+    cpu: dict[int, list[float]] = {y: [] for y in folders}
+    try:
+        for _ in range(repeat):
+            for years, (db, cfg, cache) in runs.items():
+                start, start_cpu = time.perf_counter(), time.process_time()
+                scan_inboxes(db, cfg, cache=cache)
+                times[years].append((time.perf_counter() - start) * 1000)
+                cpu[years].append((time.process_time() - start_cpu) * 1000)
+    finally:
+        for db, _cfg, _cache in runs.values():
+            db.close()
+    return {
+        y: (statistics.median(times[y]), min(times[y]), statistics.median(cpu[y])) for y in folders
+    }
 
 
 def daemon_idle(
@@ -229,7 +253,10 @@ def main() -> None:
                     f"{years:2d} years: {files} inbox files, imported in "
                     f"{time.perf_counter() - started:.0f} s ({summary.line()})"
                 )
-            results[years] = (files, scans(folder, args.repeat))
+            results[years] = (files, {"cold": cold_scans(folder, args.repeat)})
+        idle = idle_scans({y: base / f"y{y}" for y in results}, args.repeat)
+        for years in results:
+            results[years][1]["idle"] = idle[years]
         print(
             "\n| years | inbox files | cold scan (no cache): wall median / best, CPU median "
             "| idle daemon scan: wall median / best, CPU median |"
