@@ -1,22 +1,25 @@
 """The daemon's steps that run in a child process (``[daemon] child_process``, :mod:`.child`).
 
-A push loads httpx, builds a TLS context and may draw a chart with Pillow; judging years of
-history at once fills memory the allocator keeps. Either would stay in the daemon for good (about
-5 MiB and 4 MiB, docs/performance.md). The daemon looks first, with one indexed query, whether
-there is such work, and only then starts a child that does it on a connection of its own:
+A push loads httpx, builds a TLS context and may draw a chart with Pillow; a Strava poll loads
+stravalib and its pydantic models; judging years of history at once fills memory the allocator
+keeps. Any of these would stay in the daemon for good (5 to 23 MB each, docs/performance.md).
+The daemon hands such a step to a child that runs it on a connection of its own and exits:
 
-- **deliver**: when an outbox row is due. Claims carry the child's pid, so a child that is
-  killed has its claims released by the next delivery (:mod:`.notify.reclaim`). A minute with
-  nothing due costs the query, not a process.
+- **deliver**: only when an outbox row is due (one indexed query decides; a minute with nothing
+  due costs the query, not a process). Claims carry the child's pid, so a child that is killed
+  has its claims released by the next delivery (:mod:`.notify.reclaim`).
 - **evaluate**: when the earliest date to judge is more than :data:`LONG_STRETCH_DAYS` back (a
   first import of years of files; backfills). A fresh run is judged in the daemon, at once.
+- **strava**, **intervals**: every poll (each ``poll_minutes``, 30 by default).
+- FIT parsing and account exports in the inbox, from :mod:`.ingest` (:mod:`.ingest.fit_pool`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .evaluation import evaluate_pending
 from .model import utc_iso
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from .config import Config
+
+R = TypeVar("R")
+Step = Callable[["sqlite_utils.Database", "Config", datetime], R]
 
 LONG_STRETCH_DAYS = 120
 
@@ -43,23 +49,30 @@ def anything_due(db: sqlite_utils.Database, now: datetime) -> bool:
     return row is not None
 
 
+def in_child(step: Step[R], cfg: Config, now: datetime) -> R:
+    """Run ``step(db, cfg, now)`` in a child process on a connection of its own; its report back.
+
+    ``step`` must be a module-level function (it is named to the child, not sent)."""
+    from .child import Child
+
+    with Child(cfg.daemon.log_level) as child:
+        return child.call(step_alone, step, dataclasses.replace(cfg, children=False), now)
+
+
+def step_alone(step: Step[R], cfg: Config, now: datetime) -> R:
+    """What the child runs: ``step`` on a connection of its own."""
+    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
+    try:
+        return step(db, cfg, now)
+    finally:
+        db.close()
+
+
 def deliver(db: sqlite_utils.Database, cfg: Config, now: datetime) -> DeliveryReport:
     """Deliver due pushes in a child process; nothing is started when nothing is due."""
     if not anything_due(db, now):
         return DeliveryReport(pending=pending_count(db))
-    from .child import Child
-
-    with Child(cfg.daemon.log_level) as child:
-        return child.call(deliver_alone, dataclasses.replace(cfg, children=False), now)
-
-
-def deliver_alone(cfg: Config, now: datetime) -> DeliveryReport:
-    """What the child runs: :func:`outbox.deliver_due` on a connection of its own."""
-    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
-    try:
-        return outbox.deliver_due(db, cfg, now)
-    finally:
-        db.close()
+    return in_child(outbox.deliver_due, cfg, now)
 
 
 def long_stretch(db: sqlite_utils.Database, cfg: Config, now: datetime) -> bool:
@@ -75,16 +88,4 @@ def evaluate(db: sqlite_utils.Database, cfg: Config, now: datetime) -> list[int]
     """:func:`evaluate_pending`, in a child process when it has a long stretch to judge."""
     if not long_stretch(db, cfg, now):
         return evaluate_pending(db, cfg, now)
-    from .child import Child
-
-    with Child(cfg.daemon.log_level) as child:
-        return child.call(evaluate_alone, dataclasses.replace(cfg, children=False), now)
-
-
-def evaluate_alone(cfg: Config, now: datetime) -> list[int]:
-    """What the child runs: :func:`evaluate_pending` on a connection of its own."""
-    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
-    try:
-        return evaluate_pending(db, cfg, now)
-    finally:
-        db.close()
+    return in_child(evaluate_pending, cfg, now)

@@ -35,6 +35,7 @@ from .evaluation import evaluate_pending as evaluate_pending
 from .ingest import intervals as intervals_sync
 from .ingest import strava as strava_sync
 from .ingest.fit import ImportSummary, scan_inboxes
+from .ingest.intervals import IntervalsReport
 from .ingest.strava import StravaReport
 from .model import utc_iso
 from .notify import digest as weekly_digest
@@ -197,13 +198,23 @@ def _import_exports(
 
 
 def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:
-    """Pull new activities from Strava, and queue the push a Strava problem owes the runner."""
+    """Pull new activities from Strava, and queue the push a Strava problem owes the runner
+    (the daemon polls in a child process: stravalib stays out of it)."""
+    if cfg.children:
+        return isolated.in_child(poll_strava, cfg, now)
     report = strava_sync.run(db, cfg, now)
     with write_tx(db):
         notice = strava_sync.take_notice(db)
         if notice:
             queue_notice(db, cfg, now, "STRAVA", "Strava needs you", notice)
     return report
+
+
+def poll_intervals(db: sqlite_utils.Database, cfg: Config, now: datetime) -> IntervalsReport:
+    """Pull new activities from intervals.icu (the daemon: in a child process)."""
+    if cfg.children:
+        return isolated.in_child(poll_intervals, cfg, now)
+    return intervals_sync.step(queue_notice)(db, cfg, now)
 
 
 def read_replies(db: sqlite_utils.Database, cfg: Config, now: datetime) -> RepliesReport:
@@ -288,7 +299,7 @@ REGISTRY: dict[str, Step] = {
     for step in (
         Step("fit", scan_fit),
         Step("strava", poll_strava, strava_sync.configured),
-        Step("intervals", intervals_sync.step(queue_notice), intervals_sync.configured),
+        Step("intervals", poll_intervals, intervals_sync.configured),
         Step("evaluate", evaluate),
         Step("digest", digest, _digest_wanted),
         Step("deliver", deliver),

@@ -120,7 +120,7 @@ from calfsync.child import Child
 from calfsync.config import load_config
 from calfsync.daemon import daemon_config
 cfg = daemon_config(load_config(sys.argv[1]))
-report = sync.run_job(cfg, "fit", datetime.now(UTC))
+report = sync.run_job(cfg, sys.argv[2] if len(sys.argv) > 2 else "fit", datetime.now(UTC))
 db = sync.connect(cfg)
 alerts = [list(r) for r in db.execute(
     "SELECT rule, local_date, pushed FROM alerts ORDER BY local_date, rule")]
@@ -130,15 +130,18 @@ print(json.dumps({
     "children": Child.started,
     "fitparse": "fitparse" in sys.modules,
     "httpx": "httpx" in sys.modules,
+    "stravalib": "stravalib" in sys.modules,
 }))
 """
 
 
-def _job(tmp_path: Path, child_process: bool, ntfy_url: str) -> dict[str, object]:
-    """The daemon's ``fit`` job, run once in a fresh interpreter; what it loaded."""
+def _job(
+    tmp_path: Path, child_process: bool, ntfy_url: str, job: str = "fit", extra: str = ""
+) -> dict[str, object]:
+    """One of the daemon's jobs, run once in a fresh interpreter; what it loaded."""
     config = tmp_path / "calfsync.toml"
     config.write_text(
-        f'[database]\npath = "{tmp_path / "calfsync.db"}"\n'
+        extra + f'[database]\npath = "{tmp_path / "calfsync.db"}"\n'
         f'[fit]\ninbox = ["{tmp_path / "inbox"}"]\nsettle_seconds = 0\n'
         '[athlete]\ntimezone = "UTC"\n'
         f"[daemon]\nchild_process = {str(child_process).lower()}\n"
@@ -146,7 +149,10 @@ def _job(tmp_path: Path, child_process: bool, ntfy_url: str) -> dict[str, object
         'topic = "calf"\n'
     )
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(config)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", SCRIPT, str(config), job],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -237,3 +243,36 @@ def test_a_child_whose_daemon_was_killed_finishes_its_call_and_exits_quietly(tmp
             time.sleep(0.1)
     assert not Path(f"/proc/{pid}").exists() or state == "Z"
     assert "Traceback" not in log.read_text()
+
+
+def test_the_daemon_polls_strava_in_a_child_and_never_loads_stravalib(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fakes.strava_server import FakeStrava
+    from strava_support import CLIENT_ID, CLIENT_SECRET, authorize, mark_athlete_checked
+
+    from calfsync.store.db import open_db
+
+    (tmp_path / "inbox").mkdir()
+    now = datetime.now(UTC)
+    with FakeStrava(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as fake, FakeNtfy() as ntfy:
+        conn = open_db(tmp_path / "calfsync.db")
+        authorize(conn, fake)
+        mark_athlete_checked(conn, now)
+        conn.close()
+        fake.add_activity(now - timedelta(days=3))
+        strava = (
+            f'[strava]\nclient_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
+            f'api_url = "{fake.api_url}"\noauth_url = "{fake.oauth_url}"\n'
+        )
+        out = _job(tmp_path, True, ntfy.url, job="strava", extra=strava)
+    assert out["stravalib"] is False and out["httpx"] is False
+    assert out["children"] == 1  # the poll (no alert: nothing to push)
+    conn = open_db(tmp_path / "calfsync.db")
+    try:
+        stored = conn.execute("SELECT COUNT(*) FROM activities WHERE strava_id IS NOT NULL")
+        assert stored.fetchone()[0] == 1
+        status = conn.execute("SELECT value FROM state WHERE key = 'strava.status'").fetchone()
+        assert status[0] == "ok"
+    finally:
+        conn.close()
