@@ -184,7 +184,13 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to the log, not into the answers
     sys.stdout = sys.stderr
-    _serve(sys.stdin.buffer, answers)
+    try:
+        _serve(sys.stdin.buffer, answers)
+    finally:
+        try:
+            answers.close()
+        except BrokenPipeError:  # the answer nobody reads any more (the daemon was killed)
+            pass
 
 
 if __name__ == "__main__":

@@ -21,7 +21,15 @@ LOG_LEVELS = {
     "error": logging.ERROR,
 }
 # Third-party loggers that are chatty at INFO (httpx logs every request URL).
-QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore", "stravalib", "urllib3", "requests")
+QUIET_LOGGERS = (
+    "apscheduler",
+    "httpx",
+    "httpcore",
+    "stravalib",
+    "urllib3",
+    "requests",
+    "calfsync.sources.strava.client.Protocol",  # stravalib logs each request under its class
+)
 
 
 class _LineFormatter(logging.Formatter):

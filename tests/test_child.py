@@ -155,6 +155,7 @@ def _job(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Warning:" not in done.stderr, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
 
