@@ -12,6 +12,8 @@ Protocol: the parent writes calls to the child's stdin and reads answers from th
 original stdout (the child's ``sys.stdout`` is pointed at stderr, so a stray ``print`` cannot
 break the stream). Each message is a pickle behind its 8-byte length. A call names a function
 of this package by module and name; the answer is ``("ok", value)`` or ``("error", exception)``.
+The child acknowledges the first message (its setup) once calfsync imported in it: a child that
+cannot start fails the step with :class:`ChildUnavailable`, not each call as a crash.
 Both ends are this package: nothing from outside is unpickled. The child ignores SIGINT and
 SIGTERM (the daemon finishes its step, then stops, and the child's stdin closes with it) and
 logs to the same stderr in the daemon's format, with the same secrets redacted.
@@ -43,8 +45,18 @@ class ChildError(CalfsyncError):
     """An error raised in the child that could not be carried back as itself."""
 
 
-def _write(stream: IO[bytes], obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+class ChildUnavailable(CalfsyncError):
+    """No child process could be started (its interpreter is gone, calfsync does not import in
+    it): every call would fail alike, so the step fails with this rather than each file."""
+
+
+def _dumps(obj: Any) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write(stream: IO[bytes], obj: Any, data: bytes | None = None) -> None:
+    """Send ``obj`` (or ``data``, ``obj`` already pickled) behind its length."""
+    data = _dumps(obj) if data is None else data
     stream.write(_LENGTH.pack(len(data)) + data)
     stream.flush()
 
@@ -107,18 +119,26 @@ class Child:
             from .secrets import registered
 
             Child.started += 1
-
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "calfsync.child"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                close_fds=True,
-            )
-            assert self._proc.stdin is not None
+            command = [sys.executable, "-m", "calfsync.child"]
             try:
+                self._proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                )
+            except OSError as exc:
+                raise ChildUnavailable(_unavailable(command, exc.strerror or str(exc))) from None
+            assert self._proc.stdin is not None and self._proc.stdout is not None
+            try:  # the child acknowledges its setup once calfsync imported in it
                 _write(self._proc.stdin, ("setup", self.log_level, sorted(registered())))
-            except BrokenPipeError:
-                pass  # reported by the call that follows
+                _read(self._proc.stdout)
+            except (BrokenPipeError, EOFError):
+                code = self._reap()
+                raise ChildUnavailable(
+                    _unavailable(
+                        command,
+                        f"it ended (exit code {code}) before it was ready; see the lines logged "
+                        "before this one",
+                    )
+                ) from None
         return self._proc
 
     def _reap(self) -> int | None:
@@ -138,6 +158,14 @@ class Child:
             return proc.wait()
 
 
+def _unavailable(command: list[str], reason: str) -> str:
+    return (
+        f"cannot start a child process ({' '.join(command)}): {reason}. The daemon's Python "
+        "or its calfsync install changed under it? Restart the daemon (systemctl restart "
+        "calfsync), or set [daemon] child_process = false."
+    )
+
+
 def _carry(exc: BaseException) -> BaseException:
     """``exc`` if it survives a pickle round trip, else a :class:`ChildError` with its text."""
     try:
@@ -148,8 +176,6 @@ def _carry(exc: BaseException) -> BaseException:
 
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    import importlib
-
     while True:
         try:
             message = _read(requests)
@@ -162,19 +188,32 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             setup_logging(message[1])
             for secret in message[2]:
                 register(secret)
-            continue
-        _kind, module, name, args = message
+            answer = _dumps(("ok", os.getpid()))
+        else:
+            answer = _answer(message)
         try:
-            func = importlib.import_module(module)
-            for part in name.split("."):
-                func = getattr(func, part)
-            answer: tuple[str, Any] = ("ok", func(*args))
-        except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
-            answer = ("error", _carry(exc))  # a SQLite error keeps its code (its __dict__)
-        try:
-            _write(answers, answer)
+            _write(answers, None, answer)
         except BrokenPipeError:  # the daemon was killed: what the call wrote to the database stays
             return
+
+
+def _answer(message: tuple[str, str, str, tuple[Any, ...]]) -> bytes:
+    """Run the call ``message`` names; its answer, pickled (a value that does not pickle comes
+    back as a :class:`ChildError`: the child carries on)."""
+    import importlib
+
+    _kind, module, name, args = message
+    try:
+        func: Any = importlib.import_module(module)
+        for part in name.split("."):
+            func = getattr(func, part)
+        value = func(*args)
+    except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
+        return _dumps(("error", _carry(exc)))  # a SQLite error keeps its code (its __dict__)
+    try:
+        return _dumps(("ok", value))
+    except Exception as exc:  # noqa: BLE001 - the value cannot go back: say so, not crash
+        return _dumps(("error", ChildError(f"{name} returned what cannot go back: {exc}")))
 
 
 def main() -> None:

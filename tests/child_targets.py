@@ -65,3 +65,8 @@ def read_only_database(path: str) -> None:
 
     sqlite3.connect(path).execute("CREATE TABLE IF NOT EXISTS t (x)").connection.commit()
     sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("INSERT INTO t VALUES (1)")
+
+
+def returns_unpicklable() -> object:
+    """A value that cannot go back to the parent (a lock)."""
+    return threading.Lock()

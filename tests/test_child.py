@@ -19,7 +19,7 @@ import pytest
 from daemon_support import drop_file, fit_run, training_history
 from fakes.ntfy import FakeNtfy
 
-from calfsync.child import Child, ChildDied, ChildError
+from calfsync.child import Child, ChildDied, ChildError, ChildUnavailable
 from calfsync.errors import ConfigError, PartlyFailed
 from calfsync.secrets import register
 from calfsync.store.db import database_error, is_database_problem
@@ -55,6 +55,69 @@ def test_errors_come_back_as_themselves_or_as_their_text() -> None:
         with pytest.raises(ChildError, match="_Unpicklable: holds a lock"):
             child.call(targets.fails_unpicklable)
         assert child.call(targets.echo, "still there")[0] == "still there"
+
+
+def test_a_value_that_does_not_pickle_comes_back_as_an_error_and_the_child_goes_on(
+    capfd,
+) -> None:
+    with Child() as child:
+        pid = child.call(targets.echo)[-1]
+        with pytest.raises(ChildError, match="returns_unpicklable returned what cannot go back"):
+            child.call(targets.returns_unpicklable)
+        assert child.call(targets.echo)[-1] == pid  # the same child: it did not crash
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_child_that_cannot_start_says_so_and_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    """The daemon's interpreter was removed under it (a venv rebuilt by an upgrade), or the
+    child's Python cannot even start: not a crash of one call, a step that cannot run."""
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
+    with pytest.raises(ChildUnavailable, match=r"/nonexistent/python3 .*No such file.*Restart"):
+        Child().call(targets.echo)
+    monkeypatch.undo()
+    monkeypatch.setenv("PYTHONHOME", "/nonexistent")
+    with pytest.raises(ChildUnavailable, match=r"exit code 1\) before it was ready.*Restart"):
+        Child().call(targets.echo)
+    assert "Fatal Python error" in capfd.readouterr().err  # the lines logged before it
+
+
+def test_a_scan_whose_child_cannot_start_fails_and_the_next_one_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fit step fails with the reason (not "cannot read the file" for each FIT file, as
+    when Popen's OSError was taken for the file's), records nothing, and the file is imported
+    once the child starts again."""
+    from datetime import UTC, datetime, timedelta
+
+    from calfsync import sync
+    from calfsync.config import load_config
+    from calfsync.daemon import daemon_config
+
+    drop_file(tmp_path / "inbox", "run.fit", fit_run(datetime.now(UTC) - timedelta(days=2), 8.0))
+    config = tmp_path / "calfsync.toml"
+    config.write_text(
+        f'[database]\npath = "{tmp_path / "calfsync.db"}"\n'
+        f'[fit]\ninbox = ["{tmp_path / "inbox"}"]\nsettle_seconds = 0\n'
+        '[athlete]\ntimezone = "UTC"\n'
+    )
+    cfg = daemon_config(load_config(str(config)))
+    assert cfg.children
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "executable", "/nonexistent/python3")
+        report = sync.run_job(cfg, "fit", datetime.now(UTC))
+    assert "cannot start a child process" in report.errors["fit"]
+    db = sync.connect(cfg)
+    try:
+        assert db.execute("SELECT COUNT(*) FROM fit_files").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM seen_paths").fetchone()[0] == 0
+        error = db.execute("SELECT value FROM state WHERE key = 'cycle.fit.last_error'")
+        assert "child_process = false" in error.fetchone()[0]
+    finally:
+        db.close()
+    again = sync.run_job(cfg, "fit", datetime.now(UTC))
+    assert not again.errors and "imported 1," in again.line()
 
 
 def test_a_sqlite_error_keeps_its_code_so_its_message_names_the_fix(tmp_path: Path) -> None:
