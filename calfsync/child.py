@@ -11,7 +11,9 @@ its own process.
 Protocol: the parent writes calls to the child's stdin and reads answers from the child's
 original stdout (the child's ``sys.stdout`` is pointed at stderr, so a stray ``print`` cannot
 break the stream). Each message is a pickle behind its 8-byte length. A call names a function
-of this package by module and name; the answer is ``("ok", value)`` or ``("error", exception)``.
+of this package by module and name; the answer is ``("ok", value, secrets)`` or ``("error",
+exception, secrets)``, ``secrets`` being those the call registered (a Strava token read or
+rotated in the child): the daemon hides them too in what it logs and records of the answer.
 The child acknowledges the first message (its setup) once calfsync imported in it: a child that
 cannot start fails the step with :class:`ChildUnavailable`, not each call as a crash.
 Both ends are this package: nothing from outside is unpickled. The child ignores SIGINT and
@@ -92,13 +94,18 @@ class Child:
         assert proc.stdin is not None and proc.stdout is not None
         try:
             _write(proc.stdin, ("call", func.__module__, func.__qualname__, args))
-            status, value = _read(proc.stdout)
+            status, value, secrets = _read(proc.stdout)
         except (BrokenPipeError, EOFError):
             code = self._reap()
             raise ChildDied(
                 f"the child process ended (exit code {code}) before it finished "
                 f"{func.__qualname__}; see the lines logged before this one"
             ) from None
+        if secrets:
+            from .secrets import register
+
+            for secret in secrets:
+                register(secret)
         if status == "error":
             raise value
         return value  # type: ignore[no-any-return]
@@ -188,7 +195,7 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             setup_logging(message[1])
             for secret in message[2]:
                 register(secret)
-            answer = _dumps(("ok", os.getpid()))
+            answer = _dumps(("ok", os.getpid(), ()))
         else:
             answer = _answer(message)
         try:
@@ -202,18 +209,24 @@ def _answer(message: tuple[str, str, str, tuple[Any, ...]]) -> bytes:
     back as a :class:`ChildError`: the child carries on)."""
     import importlib
 
+    from .secrets import registered
+
     _kind, module, name, args = message
+    known = registered()
     try:
         func: Any = importlib.import_module(module)
         for part in name.split("."):
             func = getattr(func, part)
         value = func(*args)
     except Exception as exc:  # noqa: BLE001 - every error goes back to the parent
-        return _dumps(("error", _carry(exc)))  # a SQLite error keeps its code (its __dict__)
+        # a SQLite error keeps its code (its __dict__)
+        return _dumps(("error", _carry(exc), sorted(registered() - known)))
+    secrets = sorted(registered() - known)
     try:
-        return _dumps(("ok", value))
+        return _dumps(("ok", value, secrets))
     except Exception as exc:  # noqa: BLE001 - the value cannot go back: say so, not crash
-        return _dumps(("error", ChildError(f"{name} returned what cannot go back: {exc}")))
+        error = ChildError(f"{name} returned what cannot go back: {exc}")
+        return _dumps(("error", error, secrets))
 
 
 def main() -> None:

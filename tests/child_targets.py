@@ -70,3 +70,12 @@ def read_only_database(path: str) -> None:
 def returns_unpicklable() -> object:
     """A value that cannot go back to the parent (a lock)."""
     return threading.Lock()
+
+
+def reads_a_token_then_fails(token: str) -> None:
+    """A step that reads a secret the daemon never saw (a Strava token file) and fails with
+    a message that holds it."""
+    from calfsync.secrets import register
+
+    register(token)
+    raise ValueError(f"the service refused {token}")

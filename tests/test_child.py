@@ -173,6 +173,16 @@ def test_the_childs_log_hides_the_daemons_secrets(capfd) -> None:
     assert "tk_child_secret_123" not in err
 
 
+def test_a_secret_the_child_read_is_hidden_in_the_daemon_too() -> None:
+    """Strava's tokens are read (and rotated) in the child now: the daemon, which records the
+    step's error, must know them as well."""
+    from calfsync.secrets import redact
+
+    with Child() as child, pytest.raises(ValueError) as info:
+        child.call(targets.reads_a_token_then_fails, "tk_read_in_child_456")
+    assert "tk_read_in_child_456" not in redact(str(info.value))
+
+
 # --------------------------------------------------------------------------- the daemon's steps
 
 SCRIPT = """
