@@ -98,7 +98,7 @@ class Child:
         except (BrokenPipeError, EOFError):
             code = self._reap()
             raise ChildDied(
-                f"the child process ended (exit code {code}) before it finished "
+                f"the child process {_ended(code)} before it finished "
                 f"{func.__qualname__}; see the lines logged before this one"
             ) from None
         if secrets:
@@ -142,7 +142,7 @@ class Child:
                 raise ChildUnavailable(
                     _unavailable(
                         command,
-                        f"it ended (exit code {code}) before it was ready; see the lines logged "
+                        f"it {_ended(code)} before it was ready; see the lines logged "
                         "before this one",
                     )
                 ) from None
@@ -163,6 +163,18 @@ class Child:
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+
+
+def _ended(code: int | None) -> str:
+    """How the child ended, in words: a SIGKILL is what the kernel's out-of-memory killer sends."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+        return f"was killed by {name}{hint}"
+    return f"ended (exit code {code})"
 
 
 def _unavailable(command: list[str], reason: str) -> str:

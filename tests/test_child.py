@@ -144,6 +144,8 @@ def test_a_child_that_dies_is_reported_and_the_next_call_starts_another() -> Non
         before = child.call(targets.echo)[-1]
         with pytest.raises(ChildDied, match=r"exit code 9.*dies"):
             child.call(targets.dies)
+        with pytest.raises(ChildDied, match=r"killed by SIGKILL \(out of memory\?\).*killed"):
+            child.call(targets.killed)
         after = child.call(targets.echo)[-1]
         assert after != before
     finally:
