@@ -37,6 +37,18 @@ from .errors import CalfsyncError
 T = TypeVar("T")
 _LENGTH = struct.Struct(">Q")
 STOP_TIMEOUT_S = 30.0
+# The child's first lines. ``-P``: the working directory is not put first on ``sys.path`` (as
+# ``python -m`` would), so a ``csv.py`` or ``fitparse.py`` in the folder the daemon was started
+# from is not run instead of the real module; calfsync comes from where the daemon's came from.
+_BOOT = (
+    "import sys\n"
+    "from importlib.util import find_spec\n"
+    "spec = find_spec('calfsync')\n"
+    "if spec is None or spec.origin != sys.argv[1]:\n"
+    "    sys.path.insert(0, sys.argv[2])\n"
+    "from calfsync.child import main\n"
+    "main()\n"
+)
 
 
 class ChildDied(CalfsyncError):
@@ -126,7 +138,10 @@ class Child:
             from .secrets import registered
 
             Child.started += 1
-            command = [sys.executable, "-m", "calfsync.child"]
+            package = sys.modules[__package__]
+            assert package.__file__ is not None
+            command = [sys.executable, "-P", "-c", _BOOT, package.__file__]
+            command.append(os.path.dirname(os.path.dirname(package.__file__)))
             try:
                 self._proc = subprocess.Popen(
                     command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
@@ -179,9 +194,9 @@ def _ended(code: int | None) -> str:
 
 def _unavailable(command: list[str], reason: str) -> str:
     return (
-        f"cannot start a child process ({' '.join(command)}): {reason}. The daemon's Python "
-        "or its calfsync install changed under it? Restart the daemon (systemctl restart "
-        "calfsync), or set [daemon] child_process = false."
+        f"cannot start a child process ({command[0]}, calfsync.child): {reason}. The daemon's "
+        "Python or its calfsync install changed under it? Restart the daemon (systemctl "
+        "restart calfsync), or set [daemon] child_process = false."
     )
 
 

@@ -86,3 +86,10 @@ def killed() -> None:
     import signal
 
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def module_file(name: str) -> str | None:
+    """Where the child imports ``name`` from."""
+    import importlib
+
+    return importlib.import_module(name).__file__

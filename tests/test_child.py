@@ -74,13 +74,26 @@ def test_a_child_that_cannot_start_says_so_and_names_the_fix(
     """The daemon's interpreter was removed under it (a venv rebuilt by an upgrade), or the
     child's Python cannot even start: not a crash of one call, a step that cannot run."""
     monkeypatch.setattr(sys, "executable", "/nonexistent/python3")
-    with pytest.raises(ChildUnavailable, match=r"/nonexistent/python3 .*No such file.*Restart"):
+    with pytest.raises(ChildUnavailable, match=r"/nonexistent/python3.*No such file.*Restart"):
         Child().call(targets.echo)
     monkeypatch.undo()
     monkeypatch.setenv("PYTHONHOME", "/nonexistent")
     with pytest.raises(ChildUnavailable, match=r"exit code 1\) before it was ready.*Restart"):
         Child().call(targets.echo)
     assert "Fatal Python error" in capfd.readouterr().err  # the lines logged before it
+
+
+def test_a_module_in_the_daemons_working_folder_does_not_replace_the_real_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m`` puts the working folder first on the path: a ``fitparse.py`` or ``csv.py``
+    lying in the folder the daemon was started from ran in its child instead of the module."""
+    (tmp_path / "csv.py").write_text("raise SystemExit('the csv.py of the working folder ran')\n")
+    monkeypatch.chdir(tmp_path)
+    with Child() as child:
+        found = child.call(targets.module_file, "csv")
+        assert found is not None and not found.startswith(str(tmp_path))
+        assert child.call(targets.module_file, "calfsync") == sys.modules["calfsync"].__file__
 
 
 def test_a_scan_whose_child_cannot_start_fails_and_the_next_one_imports(
