@@ -8,12 +8,13 @@ hands that work to a fresh interpreter that lives for one step and then exits: t
 only what it needs to watch, judge and schedule. ``calfsync sync`` ends anyway, so it works in
 its own process.
 
-Protocol: the parent writes calls to the child's stdin and reads answers from the child's
-original stdout (the child's ``sys.stdout`` is pointed at stderr, so a stray ``print`` cannot
-break the stream). Each message is a pickle behind its 8-byte length. A call names a function
-of this package by module and name; the answer is ``("ok", value, secrets)`` or ``("error",
-exception, secrets)``, ``secrets`` being those the call registered (a Strava token read or
-rotated in the child): the daemon hides them too in what it logs and records of the answer.
+Protocol: the parent writes calls to the child's stdin and reads answers from a pipe of their
+own (the child's stdout is the daemon's stderr, so a stray ``print``, even one at the
+interpreter's start, is logged and cannot break the stream). Each message is a pickle behind
+its 8-byte length. A call names a function of this package by module and name; the answer
+is ``("ok", value, secrets)`` or ``("error", exception, secrets)``, ``secrets`` being those
+the call registered (a Strava token read or rotated in the child): the daemon hides them too
+in what it logs and records of the answer.
 The child acknowledges the first message (its setup) once calfsync imported in it: a child that
 cannot start fails the step with :class:`ChildUnavailable`, not each call as a crash.
 Both ends are this package: nothing from outside is unpickled. The child ignores SIGINT and
@@ -47,7 +48,7 @@ _BOOT = (
     "if spec is None or spec.origin != sys.argv[1]:\n"
     "    sys.path.insert(0, sys.argv[2])\n"
     "from calfsync.child import main\n"
-    "main()\n"
+    "main(int(sys.argv[3]))\n"
 )
 
 
@@ -95,6 +96,7 @@ class Child:
     def __init__(self, log_level: str = "info") -> None:
         self.log_level = log_level
         self._proc: subprocess.Popen[bytes] | None = None
+        self._answers: IO[bytes] | None = None  # the pipe the child answers on
 
     def call(self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(*args)`` in the child and return its value, or raise its exception.
@@ -102,11 +104,10 @@ class Child:
         ``func`` must be a module-level function of this package; arguments and value must
         pickle. Raises :class:`ChildDied` when the child ended without an answer (the next
         call starts a new one)."""
-        proc = self._start()
-        assert proc.stdin is not None and proc.stdout is not None
+        requests, answers = self._start()
         try:
-            _write(proc.stdin, ("call", func.__module__, func.__qualname__, args))
-            status, value, secrets = _read(proc.stdout)
+            _write(requests, ("call", func.__module__, func.__qualname__, args))
+            status, value, secrets = _read(answers)
         except (BrokenPipeError, EOFError):
             code = self._reap()
             raise ChildDied(
@@ -133,25 +134,33 @@ class Child:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The running child's request and answer streams (started first when none runs)."""
         if self._proc is None:
             from .secrets import registered
 
             Child.started += 1
             package = sys.modules[__package__]
             assert package.__file__ is not None
+            read_fd, write_fd = os.pipe()
             command = [sys.executable, "-P", "-c", _BOOT, package.__file__]
-            command.append(os.path.dirname(os.path.dirname(package.__file__)))
+            command += [os.path.dirname(os.path.dirname(package.__file__)), str(write_fd)]
             try:
+                # its stdout is the daemon's stderr: what a sitecustomize or a stray print
+                # writes there is logged, never taken for an answer
                 self._proc = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                    command, stdin=subprocess.PIPE, stdout=2, pass_fds=(write_fd,)
                 )
             except OSError as exc:
+                os.close(read_fd)
                 raise ChildUnavailable(_unavailable(command, exc.strerror or str(exc))) from None
-            assert self._proc.stdin is not None and self._proc.stdout is not None
+            finally:
+                os.close(write_fd)
+            self._answers = os.fdopen(read_fd, "rb")
+            assert self._proc.stdin is not None
             try:  # the child acknowledges its setup once calfsync imported in it
                 _write(self._proc.stdin, ("setup", self.log_level, sorted(registered())))
-                _read(self._proc.stdout)
+                _read(self._answers)
             except (BrokenPipeError, EOFError):
                 code = self._reap()
                 raise ChildUnavailable(
@@ -161,13 +170,15 @@ class Child:
                         "before this one",
                     )
                 ) from None
-        return self._proc
+        assert self._proc.stdin is not None and self._answers is not None
+        return self._proc.stdin, self._answers
 
     def _reap(self) -> int | None:
         proc, self._proc = self._proc, None
+        answers, self._answers = self._answers, None
         if proc is None:
             return None
-        for stream in (proc.stdin, proc.stdout):
+        for stream in (proc.stdin, answers):
             try:
                 if stream is not None:
                     stream.close()
@@ -256,13 +267,16 @@ def _answer(message: tuple[str, str, str, tuple[Any, ...]]) -> bytes:
         return _dumps(("error", error, secrets))
 
 
-def main() -> None:
-    """The child's entry point (``python -m calfsync.child``)."""
+def main(answer_fd: int | None = None) -> None:
+    """The child's entry point: answers on ``answer_fd`` (by hand, ``python -m calfsync.child``:
+    on stdout, a stray print sent to stderr)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    answers = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print goes to the log, not into the answers
-    sys.stdout = sys.stderr
+    if answer_fd is None:
+        answer_fd = os.dup(1)
+        os.dup2(2, 1)  # a stray print goes to the log, not into the answers
+        sys.stdout = sys.stderr
+    answers = os.fdopen(answer_fd, "wb")
     try:
         _serve(sys.stdin.buffer, answers)
     finally:

@@ -151,6 +151,18 @@ def test_a_stray_print_goes_to_stderr_not_into_the_answers(capfd) -> None:
     assert "a stray line on stdout" in err and "and another" in err
 
 
+def test_what_the_interpreter_prints_at_start_is_logged_not_read_as_an_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    """A site's ``sitecustomize`` that greets on stdout: the first answer was read from those
+    bytes (a length of exabytes: MemoryError in the daemon, for every step)."""
+    (tmp_path / "sitecustomize.py").write_text("print('welcome to this host')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(TESTS)]))
+    with Child() as child:
+        assert child.call(targets.echo, "fine")[0] == "fine"
+    assert "welcome to this host" in capfd.readouterr().err
+
+
 def test_a_child_that_dies_is_reported_and_the_next_call_starts_another() -> None:
     child = Child()
     try:
