@@ -39,6 +39,27 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
+def test_the_one_shot_sync_starts_no_child_even_with_child_process_on(tmp_path: Path, ntfy) -> None:
+    from click.testing import CliRunner
+
+    from calfsync.child import Child
+    from calfsync.cli import cli
+
+    inbox, db = tmp_path / "inbox", tmp_path / "calfsync.db"
+    now = utcnow()
+    drop_file(inbox, "before-layoff.fit", fit_run(now - timedelta(days=30), 8.0))
+    drop_file(inbox, "comeback.fit", fit_run(now - timedelta(hours=1), 6.0))  # RET1
+    text = daemon_config(tmp_path, inbox=inbox, ntfy_url=ntfy.url, extra="child_process = true")
+    config = write_config(
+        tmp_path / "c.toml", text.replace("[fit]\n", "[fit]\nsettle_seconds = 0\n")
+    )
+    before = Child.started
+    result = CliRunner().invoke(cli, ["--config", str(config), "sync"])
+    assert result.exit_code == 0, result.output
+    assert count(db) == 2 and len(ntfy.pushes("calves")) == 1
+    assert Child.started == before
+
+
 def test_a_daemon_killed_while_its_child_pushes_sends_it_once_and_the_next_carries_on(
     tmp_path: Path, ntfy
 ) -> None:
