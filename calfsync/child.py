@@ -276,7 +276,7 @@ def main(answer_fd: int | None = None) -> None:
         answer_fd = os.dup(1)
         os.dup2(2, 1)  # a stray print goes to the log, not into the answers
         sys.stdout = sys.stderr
-    os.set_inheritable(answer_fd, False)  # a process it forks must not keep the daemon waiting
+    os.set_inheritable(answer_fd, False)  # not passed on to a program it runs (exec)
     answers = os.fdopen(answer_fd, "wb")
     try:
         _serve(sys.stdin.buffer, answers)
