@@ -16,7 +16,8 @@ is ``("ok", value, secrets)`` or ``("error", exception, secrets)``, ``secrets`` 
 the call registered (a Strava token read or rotated in the child): the daemon hides them too
 in what it logs and records of the answer.
 The child acknowledges the first message (its setup) once calfsync imported in it: a child that
-cannot start fails the step with :class:`ChildUnavailable`, not each call as a crash.
+cannot start, or that would run another version of calfsync than the daemon's (upgraded on disk
+before a restart), fails the step with :class:`ChildUnavailable`, not each call as a crash.
 Both ends are this package: nothing from outside is unpickled. The child ignores SIGINT and
 SIGTERM (the daemon finishes its step, then stops, and the child's stdin closes with it) and
 logs to the same stderr in the daemon's format, with the same secrets redacted.
@@ -33,6 +34,7 @@ import sys
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
+from . import __version__
 from .errors import CalfsyncError
 
 T = TypeVar("T")
@@ -159,8 +161,9 @@ class Child:
             self._answers = os.fdopen(read_fd, "rb")
             assert self._proc.stdin is not None
             try:  # the child acknowledges its setup once calfsync imported in it
-                _write(self._proc.stdin, ("setup", self.log_level, sorted(registered())))
-                _read(self._answers)
+                setup = ("setup", self.log_level, sorted(registered()), __version__)
+                _write(self._proc.stdin, setup)
+                status, refusal, _secrets = _read(self._answers)
             except (BrokenPipeError, EOFError):
                 code = self._reap()
                 raise ChildUnavailable(
@@ -170,6 +173,9 @@ class Child:
                         "before this one",
                     )
                 ) from None
+            if status == "error":  # another version of calfsync is installed now
+                self._reap()
+                raise refusal
         assert self._proc.stdin is not None and self._answers is not None
         return self._proc.stdin, self._answers
 
@@ -233,6 +239,13 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             setup_logging(message[1])
             for secret in message[2]:
                 register(secret)
+            if message[3] != __version__:  # upgraded on disk under a running daemon
+                refusal = ChildUnavailable(
+                    f"calfsync {__version__} is installed, but the daemon still runs "
+                    f"{message[3]}: restart it (systemctl restart calfsync) to run the new version"
+                )
+                _write(answers, ("error", refusal, ()))
+                return
             answer = _dumps(("ok", os.getpid(), ()))
         else:
             answer = _answer(message)

@@ -96,6 +96,20 @@ def test_a_module_in_the_daemons_working_folder_does_not_replace_the_real_one(
         assert child.call(targets.module_file, "calfsync") == sys.modules["calfsync"].__file__
 
 
+def test_a_child_of_another_version_than_the_daemon_refuses_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``pip install -U calfsync`` under a running daemon: its children would run the new code
+    (and migrate the database) beside the old daemon until it is restarted."""
+    import calfsync.child
+
+    monkeypatch.setattr(calfsync.child, "__version__", "0.0.1-running", raising=False)
+    with pytest.raises(
+        ChildUnavailable, match=r"installed, but the daemon still runs 0.0.1-running.*restart"
+    ):
+        Child().call(targets.echo)
+
+
 def test_a_scan_whose_child_cannot_start_fails_and_the_next_one_imports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
