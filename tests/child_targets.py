@@ -1,4 +1,4 @@
-"""Functions the child-process tests run in a child (``python -m calfsync.child`` imports this
+"""Functions the child-process tests run in a child (``calfsync.child`` imports this
 module by name: the tests put this folder on the child's ``PYTHONPATH``)."""
 
 from __future__ import annotations
