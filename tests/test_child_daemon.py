@@ -105,3 +105,55 @@ def test_a_daemon_killed_while_its_child_pushes_sends_it_once_and_the_next_carri
     assert count(db, "SELECT COUNT(*) FROM notify_outbox WHERE state != 'sent'") == 0
     for log in (first.log(), second.log()):
         assert "Traceback" not in log, log
+
+
+def test_a_child_killed_mid_parse_loses_nothing_and_the_file_is_read_next_scan(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The out-of-memory killer takes the child while it parses a long file: that file is
+    counted failed and not recorded, the other one is stored, and the next scan reads the long
+    one once."""
+    import os
+    import signal
+    import threading
+    from datetime import UTC, datetime
+
+    from calfsync import sync
+    from calfsync.config import load_config
+    from calfsync.daemon import daemon_config as daemon_cfg
+    from calfsync.fitwriter import SessionSpec, encode_activity
+
+    inbox = tmp_path / "inbox"
+    start = datetime.now(UTC) - timedelta(days=3)
+    day = SessionSpec(start=start, duration_s=24 * 3600, distance_m=150_000, record_step_s=1)
+    drop_file(inbox, "ultra.fit", encode_activity([day], utc_offset_s=0))  # seconds to parse
+    drop_file(inbox, "short.fit", fit_run(start - timedelta(days=2), 5.0))
+    text = daemon_config(tmp_path, inbox=inbox).replace("[fit]\n", "[fit]\nsettle_seconds = 0\n")
+    cfg = daemon_cfg(load_config(str(write_config(tmp_path / "c.toml", text))))
+    killed: list[int] = []
+
+    def kill_the_first_child() -> None:
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            found = _children_of(os.getpid())
+            if found:
+                time.sleep(2.0)  # started, set up, parsing the long file
+                os.kill(found[0], signal.SIGKILL)
+                killed.append(found[0])
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_first_child)
+    killer.start()
+    first = sync.run_job(cfg, "fit", datetime.now(UTC))
+    killer.join()
+    assert killed and not first.errors, first.line()
+    assert "imported 1," in first.line() and "failed 1," in first.line()
+    assert "was killed by SIGKILL (out of memory?)" in caplog.text
+    db = tmp_path / "calfsync.db"
+    assert count(db, "SELECT COUNT(*) FROM fit_files") == 1
+    assert count(db, "SELECT COUNT(*) FROM seen_paths WHERE path LIKE '%short.fit'") == 1
+    assert count(db, "SELECT COUNT(*) FROM seen_paths WHERE path LIKE '%ultra.fit'") == 0
+    second = sync.run_job(cfg, "fit", datetime.now(UTC))
+    assert "imported 1," in second.line() and "failed 0," in second.line()
+    assert count(db, "SELECT COUNT(*) FROM fit_files") == 2
+    assert count(db) == 2
