@@ -157,3 +157,67 @@ def test_a_child_killed_mid_parse_loses_nothing_and_the_file_is_read_next_scan(
     assert "imported 1," in second.line() and "failed 0," in second.line()
     assert count(db, "SELECT COUNT(*) FROM fit_files") == 2
     assert count(db) == 2
+
+
+def test_a_file_that_kills_its_reader_three_times_is_recorded_failed_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    """A file whose parse is killed every time (too big for the machine's memory) is retried by
+    the next scans, and after the third crash recorded as failed with the reason: the scans stop
+    starting a child for it until the file changes."""
+    import os
+    import signal
+    import threading
+    from datetime import UTC, datetime
+
+    from calfsync import sync
+    from calfsync.child import Child
+    from calfsync.config import load_config
+    from calfsync.daemon import daemon_config as daemon_cfg
+    from calfsync.fitwriter import SessionSpec, encode_activity
+
+    inbox = tmp_path / "inbox"
+    start = datetime.now(UTC) - timedelta(days=3)
+    day = SessionSpec(start=start, duration_s=24 * 3600, distance_m=150_000, record_step_s=1)
+    drop_file(inbox, "ultra.fit", encode_activity([day], utc_offset_s=0))  # seconds to parse
+    text = daemon_config(tmp_path, inbox=inbox).replace("[fit]\n", "[fit]\nsettle_seconds = 0\n")
+    cfg = daemon_cfg(load_config(str(write_config(tmp_path / "c.toml", text))))
+    db = tmp_path / "calfsync.db"
+
+    def scan_killing_the_child() -> str:
+        killed: list[int] = []
+
+        def killer() -> None:
+            deadline = time.monotonic() + 30
+            while not killed and time.monotonic() < deadline:
+                found = _children_of(os.getpid())
+                if found:
+                    time.sleep(1.0)  # started, set up, parsing
+                    os.kill(found[0], signal.SIGKILL)
+                    killed.append(found[0])
+                time.sleep(0.02)
+
+        thread = threading.Thread(target=killer)
+        thread.start()
+        line = sync.run_job(cfg, "fit", datetime.now(UTC)).line()
+        thread.join()
+        assert killed, line
+        return line
+
+    for _ in range(2):
+        assert "failed 1," in scan_killing_the_child()
+        assert count(db, "SELECT COUNT(*) FROM fit_files") == 0  # nothing recorded: tried again
+    assert "failed 1," in scan_killing_the_child()
+    reason = "the reader process crashed on this file 3 times (out of memory?)"
+    assert (
+        count(
+            db,
+            f"SELECT COUNT(*) FROM fit_files WHERE status = 'failed' AND reason LIKE '{reason}%'",
+        )
+        == 1
+    )
+    assert count(db, "SELECT COUNT(*) FROM state WHERE key LIKE 'fit.reader_crashes.%'") == 0
+
+    started = Child.started
+    later = sync.run_job(cfg, "fit", datetime.now(UTC))  # the file is known: no child, no retry
+    assert Child.started == started and "failed" not in later.line()

@@ -43,6 +43,7 @@ from ..sources.fit.inputs import (
 from ..sources.fit.parse import FitResult
 from ..store.db import write_tx
 from ..store.fit_files import FitFile, SavedFile, is_recorded, mark_seen, save_fit_file, seen_as
+from ..store.state import delete_state, get_state, set_state
 from .fit_pool import ParsePool
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ BATCH_FILES = 32  # results written per transaction, at most
 # ... and at most about this many bytes of parsed content per transaction: a batch holds each
 # result's activities (built from up to 64 MiB of FIT data each) until it is written.
 BATCH_BYTES = 64 * 1024 * 1024
+MAX_READER_CRASHES = 3  # a content that killed its reader this often is recorded as failed
 # Wraps the files found in an iterable over them: the ``import`` command draws a progress bar.
 Progress = Callable[[list[Path]], Iterable[Path]]
 
@@ -149,7 +151,9 @@ class _Importer:
         self.db = db
         workers = cfg.fit.workers if cfg.fit.workers > 0 else auto_workers
         tz_name = cfg.athlete.timezone or "UTC"
-        self.pool = ParsePool[_PathState](workers, tz_name, self._parsed, in_child=cfg.children)
+        self.pool = ParsePool[_PathState](
+            workers, tz_name, self._parsed, in_child=cfg.children, log_level=cfg.daemon.log_level
+        )
         self.now = now
         self.summary = ImportSummary()
         self._claimed: set[str] = set()  # sha256 handed out and not yet written
@@ -205,6 +209,18 @@ class _Importer:
         """One item's result is in (None: its reader process crashed)."""
         state.pending -= 1
         item.data = None  # parsed: the batch keeps the result, not the bytes
+        if (
+            result is None
+            and self.pool.crash_is_the_items
+            and _reader_crashed(self.db, item.sha256) >= MAX_READER_CRASHES
+        ):
+            # The same content killed its reader each time (too big for this machine's memory?):
+            # recorded as failed, so the scans stop retrying it until it changes.
+            result = FitResult(
+                "failed",
+                f"the reader process crashed on this file {MAX_READER_CRASHES} times (out of "
+                "memory?); it is read again once the file changes",
+            )
         if result is None:
             # Count it, record nothing, so a later run tries again.
             self._claimed.discard(item.sha256)
@@ -261,6 +277,19 @@ class _Importer:
             return None
         file = FitFile.of(item.sha256, item.label, item.size_bytes, result)
         return save_fit_file(self.db, file, self.now or datetime.now(UTC))
+
+
+def _reader_crashed(db: sqlite_utils.Database, sha256: str) -> int:
+    """Count one more reader crash on the content ``sha256``; how many so far (kept in
+    ``state`` until the content is recorded)."""
+    key = f"fit.reader_crashes.{sha256}"
+    with write_tx(db):
+        crashes = int(get_state(db, key) or 0) + 1
+        if crashes >= MAX_READER_CRASHES:
+            delete_state(db, key)  # the content is recorded as failed in the same job
+        else:
+            set_state(db, key, str(crashes))
+    return crashes
 
 
 def _run(

@@ -43,12 +43,13 @@ class ParsePool(Generic[Tag]):
         done: Callable[[InputItem, Tag, FitResult | None], None],
         *,
         in_child: bool = False,
+        log_level: str = "info",
     ) -> None:
         self.workers = workers
         self.tz_name = tz_name
         self._done = done
         self._pool: ProcessPoolExecutor | None = None
-        self._child: Child | None = Child() if in_child and workers <= 1 else None
+        self._child: Child | None = Child(log_level) if in_child and workers <= 1 else None
         self._inflight: dict[Future[FitResult], tuple[InputItem, Tag]] = {}
 
     def submit(self, item: InputItem, tag: Tag) -> None:
@@ -71,6 +72,12 @@ class ParsePool(Generic[Tag]):
             self._collect()
         future = self._executor().submit(parse_job, item.data, item.label, self.tz_name)
         self._inflight[future] = (item, tag)
+
+    @property
+    def crash_is_the_items(self) -> bool:
+        """True when a None result means that very item killed its reader: the child parses one
+        item at a time (a broken pool fails every item in flight, the culprit among them)."""
+        return self._child is not None
 
     def drain(self) -> None:
         """Wait for every item in flight and hand out its result."""

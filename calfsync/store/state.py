@@ -22,3 +22,8 @@ def set_state(db: sqlite_utils.Database, key: str, value: str | None) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         [key, value],
     )
+
+
+def delete_state(db: sqlite_utils.Database, key: str) -> None:
+    """Remove ``key`` (a value kept only for a while); joins the caller's transaction."""
+    db.execute("DELETE FROM state WHERE key = ?", [key])
