@@ -217,13 +217,23 @@ def _unavailable(command: list[str], reason: str) -> str:
     )
 
 
+# Exceptions carried back as themselves: the daemon's step runner reads their type (a SQLite
+# error names its fix, a CalfsyncError its message). Any other library's exception would make the
+# daemon import that library to unpickle it (requests, httpx, stravalib: what the child is for).
+_CARRIED_MODULES = ("builtins", "sqlite3", "calfsync")
+
+
 def _carry(exc: BaseException) -> BaseException:
-    """``exc`` if it survives a pickle round trip, else a :class:`ChildError` with its text."""
-    try:
-        pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
-        return exc
-    except Exception:  # noqa: BLE001 - any failure to pickle: carry the text
-        return ChildError(f"{type(exc).__name__}: {exc}")
+    """``exc`` if it is of this package, SQLite or Python itself and survives a pickle round
+    trip, else a :class:`ChildError` with its text."""
+    module = type(exc).__module__
+    if module.split(".")[0] in _CARRIED_MODULES:
+        try:
+            pickle.loads(pickle.dumps(exc))  # noqa: S301 - our own bytes
+            return exc
+        except Exception:  # noqa: BLE001 - any failure to pickle: carry the text
+            pass
+    return ChildError(f"{type(exc).__name__}: {exc}")
 
 
 def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:

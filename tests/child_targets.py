@@ -93,3 +93,10 @@ def module_file(name: str) -> str | None:
     import importlib
 
     return importlib.import_module(name).__file__
+
+
+def fails_in_a_library() -> None:
+    """An error of a library the daemon should not load (a Strava poll's connection error)."""
+    import email.errors
+
+    raise email.errors.HeaderParseError("no route to www.strava.com")

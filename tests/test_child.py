@@ -158,6 +158,27 @@ def test_a_sqlite_error_keeps_its_code_so_its_message_names_the_fix(tmp_path: Pa
     assert "writable by the user running calfsync" in str(database_error(info.value, path))
 
 
+def test_a_library_error_comes_back_as_its_text_without_loading_the_library() -> None:
+    """A requests or httpx error in a child's poll would make the daemon import that library to
+    unpickle it: it comes back as a ChildError naming the type, in a fresh interpreter that
+    never loads the library."""
+    script = (
+        "import sys, child_targets\n"
+        "from calfsync.child import Child, ChildError\n"
+        "try:\n"
+        "    with Child() as child:\n"
+        "        child.call(child_targets.fails_in_a_library)\n"
+        "except ChildError as exc:\n"
+        "    print(exc)\n"
+        "print('email.errors' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.splitlines() == [
+        "HeaderParseError: no route to www.strava.com",
+        "False",
+    ], done.stderr
+
+
 def test_a_stray_print_goes_to_stderr_not_into_the_answers(capfd) -> None:
     with Child() as child:
         assert child.call(targets.prints_then_answers) == "answer"
