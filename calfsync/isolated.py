@@ -11,7 +11,7 @@ The daemon hands such a step to a child that runs it on a connection of its own 
 - **evaluate**: when the earliest date to judge is more than :data:`LONG_STRETCH_DAYS` back (a
   first import of years of files; backfills). A fresh run is judged in the daemon, at once.
 - **strava**, **intervals**: every poll (each ``poll_minutes``, 30 by default).
-- FIT parsing and account exports in the inbox, from :mod:`.ingest` (:mod:`.ingest.fit_pool`).
+- **account exports** dropped in the inbox; FIT parsing itself is :mod:`.ingest.fit_pool`'s.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .evaluation import evaluate_pending
 from .model import utc_iso
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 R = TypeVar("R")
-Step = Callable[["sqlite_utils.Database", "Config", datetime], R]
+Step = Callable[..., R]  # (db, cfg, now, *args) -> a report
 
 LONG_STRETCH_DAYS = 120
 
@@ -49,21 +49,22 @@ def anything_due(db: sqlite_utils.Database, now: datetime) -> bool:
     return row is not None
 
 
-def in_child(step: Step[R], cfg: Config, now: datetime) -> R:
-    """Run ``step(db, cfg, now)`` in a child process on a connection of its own; its report back.
+def in_child(step: Step[R], cfg: Config, now: datetime, *args: Any) -> R:
+    """Run ``step(db, cfg, now, *args)`` in a child process on a connection of its own; its
+    report back.
 
     ``step`` must be a module-level function (it is named to the child, not sent)."""
     from .child import Child
 
     with Child(cfg.daemon.log_level) as child:
-        return child.call(step_alone, step, dataclasses.replace(cfg, children=False), now)
+        return child.call(step_alone, step, dataclasses.replace(cfg, children=False), now, *args)
 
 
-def step_alone(step: Step[R], cfg: Config, now: datetime) -> R:
+def step_alone(step: Step[R], cfg: Config, now: datetime, *args: Any) -> R:
     """What the child runs: ``step`` on a connection of its own."""
     db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
     try:
-        return step(db, cfg, now)
+        return step(db, cfg, now, *args)
     finally:
         db.close()
 

@@ -182,19 +182,23 @@ def scan_fit(db: sqlite_utils.Database, cfg: Config, now: datetime) -> ImportSum
         summary = scan_inboxes(db, cfg, now=now)
     except PartlyFailed as exc:  # an unreadable folder: the exports found are imported still
         if isinstance(exc.report, ImportSummary):
-            _import_exports(db, cfg, exc.report, now)
+            exc.report = _import_exports(db, cfg, exc.report, now)
         raise
-    _import_exports(db, cfg, summary, now)
-    return summary
+    return _import_exports(db, cfg, summary, now)
 
 
 def _import_exports(
     db: sqlite_utils.Database, cfg: Config, found: ImportSummary, now: datetime
-) -> None:
-    if found.exports:
-        from .ingest.exports import import_inbox_exports  # loaded only when there is one
+) -> ImportSummary:
+    """``found`` with the account exports it lists imported (the daemon: in a child process,
+    so their readers, fitparse and gpxpy, stay out of it)."""
+    if not found.exports:
+        return found
+    from .ingest.exports import import_inbox_exports  # loaded only when there is one
 
-        import_inbox_exports(db, cfg, found, now)
+    if cfg.children:
+        return isolated.in_child(import_inbox_exports, cfg, now, found)
+    return import_inbox_exports(db, cfg, now, found)
 
 
 def poll_strava(db: sqlite_utils.Database, cfg: Config, now: datetime) -> StravaReport:

@@ -26,7 +26,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,7 +49,7 @@ from ..sources.exports.strava_csv import (
 )
 from ..sources.fit.inputs import file_sha256
 from ..store.activities import mark_dirty, save_activities, set_gear, set_name
-from ..store.db import is_database_problem, open_db, write_tx
+from ..store.db import is_database_problem, write_tx
 from ..store.fit_files import FitFile, is_recorded, mark_seen, save_fit_file
 from ..store.gear import save_gear
 from .exports_pool import read_rows
@@ -273,23 +273,12 @@ def _save_fit(
 
 
 def import_inbox_exports(
-    db: sqlite_utils.Database, cfg: Config, summary: ImportSummary, now: datetime
-) -> None:
+    db: sqlite_utils.Database, cfg: Config, now: datetime, summary: ImportSummary
+) -> ImportSummary:
     """Import the account exports an inbox scan found (``summary.exports``) as ``calfsync
-    import`` does, adding what they changed to ``summary``. Each is then recorded in
-    ``seen_paths``, so the next scan reads it again only once it changed; one that cannot be
-    read is counted failed with its reason and the others import. The daemon
-    (``[daemon] child_process``) reads them in a child process: its readers stay out of it."""
-    if cfg.children:
-        from ..child import Child
-
-        with Child(cfg.daemon.log_level) as child:
-            done = child.call(
-                _import_inbox_exports_alone, replace(cfg, children=False), summary, now
-            )
-        for name in (f.name for f in fields(summary)):
-            setattr(summary, name, getattr(done, name))
-        return
+    import`` does, adding what they changed to ``summary``, which is returned. Each is then
+    recorded in ``seen_paths``, so the next scan reads it again only once it changed; one that
+    cannot be read is counted failed with its reason and the others import."""
     for path, key in summary.exports:
         try:
             stat = os.stat(path)
@@ -317,18 +306,7 @@ def import_inbox_exports(
             summary.add(done.fit)
         for label, reason in done.problems:  # the activity itself is imported (from the CSV)
             log.warning("inbox: %s: %s", label, reason)
-
-
-def _import_inbox_exports_alone(
-    cfg: Config, summary: ImportSummary, now: datetime
-) -> ImportSummary:
-    """What the child runs: :func:`import_inbox_exports` on a connection of its own."""
-    db = open_db(cfg.db_path, busy_timeout_s=cfg.busy_timeout_s)
-    try:
-        import_inbox_exports(db, cfg, summary, now)
-        return summary
-    finally:
-        db.close()
+    return summary
 
 
 # --------------------------------------------------------------------------- Garmin export
